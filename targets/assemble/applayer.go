@@ -1,0 +1,108 @@
+package assemble
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/gantrybuild/gantry/targets/ocidir"
+)
+
+// appLayer returns the layer holding the binary at p (absolute path in the
+// image), from the cache when an identical layer is already in the store,
+// else packed in one pass into the store.
+func appLayer(ctx context.Context, req *Request, p string, created time.Time, mt types.MediaType) (v1.Layer, error) {
+	f, err := os.Open(req.Binary)
+	if err != nil {
+		return nil, fmt.Errorf("opening binary: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("opening binary: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("binary %s is not a regular file", req.Binary)
+	}
+	size := fi.Size()
+
+	cache := layerCache{dir: req.CacheDir}
+	var key string
+	var content v1.Hash // sha256 of the binary, when the cache is on
+	if cache.dir != "" {
+		h := sha256.New()
+		n, err := io.Copy(h, ctxReader{ctx, f})
+		if err != nil {
+			return nil, fmt.Errorf("hashing binary %s: %w", req.Binary, err)
+		}
+		if n != size {
+			return nil, fmt.Errorf("binary %s changed while being read (size %d, read %d)", req.Binary, size, n)
+		}
+		content = sum(h)
+		key = cacheKey("app",
+			"binary "+content.String(),
+			"path "+p,
+			"created "+created.Format(time.RFC3339),
+			"media type "+string(mt))
+		info, ok, err := cache.lookup(req.Store, key)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return fileLayer(info, req.Store.BlobPath(info.Digest)), nil
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+	}
+
+	if req.onPack != nil {
+		req.onPack()
+	}
+	var src io.Reader = f
+	h := sha256.New()
+	if cache.dir != "" {
+		src = io.TeeReader(f, h) // the cache key must describe what was packed
+	}
+	info, err := packToStore(req.Store, mt, fillBinary(ctx, src, size, p, created))
+	if err != nil {
+		return nil, fmt.Errorf("packing %s: %w", req.Binary, err)
+	}
+	if cache.dir != "" {
+		if got := sum(h); got != content {
+			return nil, fmt.Errorf("binary %s changed while being packed", req.Binary)
+		}
+		if err := cache.store(key, info); err != nil {
+			return nil, err
+		}
+	}
+	return fileLayer(info, req.Store.BlobPath(info.Digest)), nil
+}
+
+// packToStore packs a layer straight into a staged blob of store.
+func packToStore(store *ocidir.Dir, mt types.MediaType, fill func(*tar.Writer) error) (layerInfo, error) {
+	st, err := store.Stage()
+	if err != nil {
+		return layerInfo{}, err
+	}
+	defer st.Abort()
+	info, err := packLayer(st, mt, fill)
+	if err != nil {
+		return layerInfo{}, err
+	}
+	d, n, err := st.Commit(info.Digest)
+	if err != nil {
+		return layerInfo{}, fmt.Errorf("committing layer %s: %w", info.Digest, err)
+	}
+	if d != info.Digest || n != info.Size {
+		return layerInfo{}, fmt.Errorf("layout stored layer as %s (%d bytes), packed %s (%d bytes)", d, n, info.Digest, info.Size)
+	}
+	return info, nil
+}

@@ -1,0 +1,267 @@
+// Package config holds Gantry's configuration: what a magefile registers
+// through the Go API, overridden by the environment (read only here), with
+// defaults filled in and validated in one place.
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Defaults.
+const (
+	DefaultOut          = "dist"
+	DefaultBase         = "static"
+	DefaultUser         = "65532:65532"
+	DefaultBinDir       = "/usr/local/bin"
+	DefaultVersionVar   = "main.version"
+	DefaultRevisionVar  = "main.revision"
+	DefaultBuildTimeVar = "main.buildTime"
+	DefaultCompression  = "gzip"
+)
+
+// DefaultPlatforms are built when nothing else is configured.
+var DefaultPlatforms = []string{"linux/amd64", "linux/arm64"}
+
+// Project is what a magefile registers: the images of a repository and the
+// settings they share. The zero value builds the module in the current
+// directory for the default platforms.
+type Project struct {
+	Images        []Image  // zero: one image from the module in the current directory
+	Out           string   // output directory; default "dist"
+	AllowDirty    bool     // let release build from a dirty work tree
+	RequireVendor bool     // vendor:check fails for a module without vendor/
+	Compression   string   // "gzip" (default) or "zstd"
+	IndexFrom     []string // per-platform layouts to merge into one index
+	Tags          []string // extra image tags, besides the version
+	Jobs          int      // parallel compiles; default: number of CPUs
+}
+
+// Image is one container image built from one main package.
+type Image struct {
+	Name         string            // image name; default: last element of the module path (or of Main)
+	Dir          string            // module directory (holds go.mod); default "."
+	Main         string            // main package relative to Dir; default: the module root if it is package main, else the single ./cmd/*
+	Base         string            // static (default), scratch, a registry reference, or oci:<dir>[:<ref>]
+	Platforms    []string          // default linux/amd64, linux/arm64
+	User         string            // default 65532:65532
+	BinDir       string            // where the binary goes in the image; default /usr/local/bin
+	VersionVar   string            // -X variable set to the version; default main.version; "-" disables
+	RevisionVar  string            // -X variable set to the revision; default main.revision; "-" disables
+	BuildTimeVar string            // -X variable set to the build time (RFC 3339); default main.buildTime; "-" disables
+	BuildTags    []string          // go build -tags
+	Ldflags      []string          // extra linker flags after -s -w
+	Labels       map[string]string // extra config labels
+}
+
+// Config is the effective configuration: defaults applied, environment
+// overrides applied, values validated.
+type Config struct {
+	Out             string
+	AllowDirty      bool
+	RequireVendor   bool
+	Compression     string
+	IndexFrom       []string
+	Tags            []string
+	Jobs            int
+	SourceDateEpoch *time.Time // nil: use the commit time
+	Images          []Target
+}
+
+// Target is one image to build, fully resolved.
+type Target struct {
+	Image            // as configured, with defaults filled in
+	Dir       string // absolute module directory
+	Module    string // module path from go.mod
+	Platforms []v1.Platform
+	Vendor    bool // the module has a vendor/ directory
+}
+
+var imageName = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
+
+// Load applies env over p, fills in defaults and validates. Relative
+// directories are resolved against root (the directory mage runs in).
+func Load(p Project, env Env, root string) (*Config, error) {
+	c := &Config{
+		Out: p.Out, AllowDirty: p.AllowDirty, RequireVendor: p.RequireVendor,
+		Compression: p.Compression, IndexFrom: p.IndexFrom, Tags: p.Tags, Jobs: p.Jobs,
+	}
+	if err := c.applyEnv(env); err != nil {
+		return nil, err
+	}
+	if c.Out == "" {
+		c.Out = DefaultOut
+	}
+	c.Out = abs(root, c.Out)
+	for i, d := range c.IndexFrom {
+		c.IndexFrom[i] = abs(root, d)
+	}
+	switch c.Compression {
+	case "":
+		c.Compression = DefaultCompression
+	case "gzip", "zstd":
+	default:
+		return nil, fmt.Errorf("compression %q is not supported: use gzip or zstd", c.Compression)
+	}
+
+	images := p.Images
+	if len(images) == 0 {
+		images = []Image{{}}
+	}
+	images, err := imagesFromEnv(images, env)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, img := range images {
+		t, err := resolve(img, root)
+		if err != nil {
+			return nil, err
+		}
+		if seen[t.Name] {
+			return nil, fmt.Errorf("two images are named %q: give each configured image its own Name", t.Name)
+		}
+		seen[t.Name] = true
+		c.Images = append(c.Images, t)
+	}
+	return c, nil
+}
+
+func (c *Config) applyEnv(env Env) error {
+	if v, ok := env.lookup("GANTRY_OUT"); ok {
+		c.Out = v
+	}
+	if v, ok := env.lookup("GANTRY_TAGS"); ok {
+		c.Tags = append(c.Tags, splitList(v)...)
+	}
+	if v, ok := env.lookup("GANTRY_INDEX_FROM"); ok {
+		c.IndexFrom = splitList(v)
+	}
+	if v, ok := env.lookup("GANTRY_COMPRESSION"); ok {
+		c.Compression = v
+	}
+	for name, dst := range map[string]*bool{"GANTRY_ALLOW_DIRTY": &c.AllowDirty, "GANTRY_REQUIRE_VENDOR": &c.RequireVendor} {
+		if v, ok := env.lookup(name); ok {
+			b, err := parseBool(name, v)
+			if err != nil {
+				return err
+			}
+			*dst = b
+		}
+	}
+	if v, ok := env.lookup("GANTRY_JOBS"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("GANTRY_JOBS=%q is not a positive number", v)
+		}
+		c.Jobs = n
+	}
+	if v, ok := env.lookup("SOURCE_DATE_EPOCH"); ok {
+		t, err := parseEpoch(v)
+		if err != nil {
+			return err
+		}
+		c.SourceDateEpoch = &t
+	}
+	for _, tag := range c.Tags {
+		if !validTag(tag) {
+			return fmt.Errorf("tag %q is not a valid image tag: use letters, digits, '_', '.', '-' (at most 128, not starting with '.' or '-')", tag)
+		}
+	}
+	return nil
+}
+
+// imagesFromEnv applies GANTRY_IMAGE/MAIN/BASE/PLATFORMS. With one image they
+// override it; with several, GANTRY_IMAGE selects images by name and
+// GANTRY_MAIN is refused.
+func imagesFromEnv(images []Image, env Env) ([]Image, error) {
+	images = append([]Image(nil), images...)
+	name, hasName := env.lookup("GANTRY_IMAGE")
+	mainPkg, hasMain := env.lookup("GANTRY_MAIN")
+	if len(images) > 1 {
+		if hasMain {
+			return nil, fmt.Errorf("GANTRY_MAIN=%q cannot apply to %d configured images: set Main in each image's configuration, or pick images with GANTRY_IMAGE", mainPkg, len(images))
+		}
+		if hasName {
+			var picked []Image
+			want := splitList(name)
+			for _, w := range want {
+				found := false
+				for _, img := range images {
+					if imageLabel(img) == w {
+						picked, found = append(picked, img), true
+					}
+				}
+				if !found {
+					return nil, fmt.Errorf("GANTRY_IMAGE names %q, which is not a configured image (configured: %s)", w, strings.Join(imageLabels(images), ", "))
+				}
+			}
+			images = picked
+		}
+	} else {
+		if hasName {
+			images[0].Name = name
+		}
+		if hasMain {
+			images[0].Main = mainPkg
+		}
+	}
+	base, hasBase := env.lookup("GANTRY_BASE")
+	plats, hasPlats := env.lookup("GANTRY_PLATFORMS")
+	for i := range images {
+		if hasBase {
+			images[i].Base = base
+		}
+		if hasPlats {
+			images[i].Platforms = splitList(plats)
+		}
+	}
+	return images, nil
+}
+
+func imageLabel(img Image) string {
+	if img.Name != "" {
+		return img.Name
+	}
+	return lastElem(img.Main)
+}
+
+func imageLabels(images []Image) []string {
+	var out []string
+	for _, img := range images {
+		out = append(out, imageLabel(img))
+	}
+	return out
+}
+
+var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+func validTag(s string) bool { return tagRE.MatchString(s) }
+
+func abs(root, p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(root, p)
+}
+
+// lastElem is the last element of a slash path, without a /vN major
+// version suffix: "example.com/svc/v2" → "svc".
+func lastElem(p string) string {
+	p = strings.TrimSuffix(strings.TrimPrefix(p, "./"), "/")
+	parts := strings.Split(p, "/")
+	last := parts[len(parts)-1]
+	if len(parts) > 1 && len(last) > 1 && last[0] == 'v' && strings.Trim(last[1:], "0123456789") == "" {
+		last = parts[len(parts)-2]
+	}
+	if last == "." {
+		return ""
+	}
+	return last
+}

@@ -1,0 +1,117 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Var is one environment variable Gantry reads. Every variable is declared
+// here, and only this package reads the environment, so `mage config` can
+// list every knob and logs can redact the secret ones.
+type Var struct {
+	Name        string
+	Description string
+	Secret      bool
+}
+
+// Vars lists every environment variable Gantry reads, in the order `mage
+// config` prints them.
+var Vars = []Var{
+	{Name: "GANTRY_PLATFORMS", Description: "comma-separated platforms to build, e.g. linux/amd64,linux/arm64,linux/arm/v7"},
+	{Name: "GANTRY_MAIN", Description: "main package to build, relative to the module (e.g. ./cmd/server); one image only"},
+	{Name: "GANTRY_IMAGE", Description: "image name with one image configured; with several, a comma-separated list of the images to build"},
+	{Name: "GANTRY_BASE", Description: "base image: static (default), scratch, a registry reference, or oci:<dir>[:<ref>]"},
+	{Name: "GANTRY_OUT", Description: "output directory (default dist)"},
+	{Name: "GANTRY_TAGS", Description: "extra comma-separated tags for the image, besides the version"},
+	{Name: "GANTRY_ALLOW_DIRTY", Description: "set to 1 to let release build from a work tree with uncommitted changes"},
+	{Name: "GANTRY_REQUIRE_VENDOR", Description: "set to 1 to make vendor:check fail when a module has no vendor/ directory"},
+	{Name: "GANTRY_INDEX_FROM", Description: "comma-separated OCI layouts (per-platform builds from other runners) to merge into one index"},
+	{Name: "GANTRY_COMPRESSION", Description: "layer compression: gzip (default) or zstd"},
+	{Name: "GANTRY_JOBS", Description: "how many platforms compile at once (default: the number of CPUs)"},
+	{Name: "SOURCE_DATE_EPOCH", Description: "Unix time used as the image creation time (default: the commit time)"},
+}
+
+// Env looks up an environment variable, like os.LookupEnv.
+type Env func(name string) (string, bool)
+
+// OSEnv reads the process environment.
+func OSEnv(name string) (string, bool) { return os.LookupEnv(name) }
+
+// MapEnv is an Env backed by a map, for tests and callers that build their
+// own environment.
+func MapEnv(m map[string]string) Env {
+	return func(name string) (string, bool) {
+		v, ok := m[name]
+		return v, ok
+	}
+}
+
+// lookup returns the trimmed value of a declared variable.
+func (e Env) lookup(name string) (string, bool) {
+	if !declared(name) {
+		panic("config: undeclared environment variable " + name)
+	}
+	if e == nil {
+		return "", false
+	}
+	v, ok := e(name)
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
+
+func declared(name string) bool {
+	for _, v := range Vars {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Values returns the value of every declared variable that is set, secret
+// ones replaced by "(set)", for display.
+func (e Env) Values() map[string]string {
+	out := map[string]string{}
+	for _, v := range Vars {
+		val, ok := e.lookup(v.Name)
+		if !ok {
+			continue
+		}
+		if v.Secret {
+			val = "(set)"
+		}
+		out[v.Name] = val
+	}
+	return out
+}
+
+func parseBool(name, v string) (bool, error) {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q is not a boolean: use 1 or 0", name, v)
+	}
+	return b, nil
+}
+
+// parseEpoch parses SOURCE_DATE_EPOCH as the reproducible-builds spec
+// defines it: decimal seconds since the Unix epoch, UTC.
+func parseEpoch(v string) (time.Time, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a Unix time in seconds: use e.g. $(git log -1 --format=%%ct)", v)
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

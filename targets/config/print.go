@@ -1,0 +1,51 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Print writes the effective configuration and every environment variable
+// Gantry reads, with its description and current value (secrets redacted).
+func Print(w io.Writer, c *Config, env Env) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "output\t%s\n", c.Out)
+	fmt.Fprintf(tw, "compression\t%s\n", c.Compression)
+	fmt.Fprintf(tw, "allow dirty\t%t\n", c.AllowDirty)
+	fmt.Fprintf(tw, "require vendor\t%t\n", c.RequireVendor)
+	if len(c.Tags) > 0 {
+		fmt.Fprintf(tw, "extra tags\t%s\n", strings.Join(c.Tags, ", "))
+	}
+	if len(c.IndexFrom) > 0 {
+		fmt.Fprintf(tw, "index from\t%s\n", strings.Join(c.IndexFrom, ", "))
+	}
+	if c.SourceDateEpoch != nil {
+		fmt.Fprintf(tw, "created\t%s (SOURCE_DATE_EPOCH)\n", c.SourceDateEpoch.Format(time.RFC3339))
+	} else {
+		fmt.Fprintf(tw, "created\tcommit time\n")
+	}
+	for _, t := range c.Images {
+		fmt.Fprintf(tw, "\nimage %s\t\n", t.Name)
+		fmt.Fprintf(tw, "  module\t%s (%s)\n", t.Module, t.Dir)
+		fmt.Fprintf(tw, "  main\t%s\n", t.Main)
+		fmt.Fprintf(tw, "  platforms\t%s\n", strings.Join(t.Image.Platforms, ", "))
+		fmt.Fprintf(tw, "  base\t%s\n", t.Base)
+		fmt.Fprintf(tw, "  user\t%s\n", t.User)
+		fmt.Fprintf(tw, "  binary\t%s/%s\n", t.BinDir, t.Name)
+		fmt.Fprintf(tw, "  vendored\t%t\n", t.Vendor)
+		fmt.Fprintf(tw, "  version vars\t%s, %s, %s\n", t.VersionVar, t.RevisionVar, t.BuildTimeVar)
+	}
+	fmt.Fprintf(tw, "\nenvironment\t\t\n")
+	values := env.Values()
+	for _, v := range Vars {
+		val, ok := values[v.Name]
+		if !ok {
+			val = "(unset)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, val, v.Description)
+	}
+	return tw.Flush()
+}

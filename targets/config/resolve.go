@@ -1,0 +1,148 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"go/build"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/mod/modfile"
+
+	"github.com/gantrybuild/gantry/targets/platform"
+)
+
+// resolve fills in an image's defaults and checks what can be checked
+// without the toolchain (platform support is checked against `go tool dist
+// list` by the compile step).
+func resolve(img Image, root string) (Target, error) {
+	if img.Dir == "" {
+		img.Dir = "."
+	}
+	t := Target{Dir: abs(root, img.Dir)}
+	mod, err := modulePath(t.Dir)
+	if err != nil {
+		return Target{}, err
+	}
+	t.Module = mod
+	if img.Main == "" {
+		if img.Main, err = findMain(t.Dir); err != nil {
+			return Target{}, err
+		}
+	} else if img.Main, err = checkMain(t.Dir, img.Main); err != nil {
+		return Target{}, err
+	}
+	if img.Name == "" {
+		if img.Main == "." {
+			img.Name = lastElem(mod)
+		} else {
+			img.Name = lastElem(img.Main)
+		}
+		img.Name = strings.ToLower(img.Name)
+	}
+	if !imageName.MatchString(img.Name) {
+		return Target{}, fmt.Errorf("image name %q is not a valid OCI repository name: use lower-case letters, digits and separators (. _ -), e.g. set GANTRY_IMAGE=my-app", img.Name)
+	}
+	if len(img.Platforms) == 0 {
+		img.Platforms = DefaultPlatforms
+	}
+	if t.Platforms, err = platform.ParseList(strings.Join(img.Platforms, ",")); err != nil {
+		return Target{}, err
+	}
+	img.Platforms = nil
+	for _, p := range t.Platforms {
+		img.Platforms = append(img.Platforms, platform.String(p))
+	}
+	if img.Base == "" {
+		img.Base = DefaultBase
+	}
+	if img.User == "" {
+		img.User = DefaultUser
+	}
+	if img.BinDir == "" {
+		img.BinDir = DefaultBinDir
+	}
+	if !strings.HasPrefix(img.BinDir, "/") {
+		return Target{}, fmt.Errorf("binary directory %q must be an absolute path in the image, e.g. /usr/local/bin", img.BinDir)
+	}
+	img.VersionVar = orDefault(img.VersionVar, DefaultVersionVar)
+	img.RevisionVar = orDefault(img.RevisionVar, DefaultRevisionVar)
+	img.BuildTimeVar = orDefault(img.BuildTimeVar, DefaultBuildTimeVar)
+	if _, err := os.Stat(filepath.Join(t.Dir, "vendor", "modules.txt")); err == nil {
+		t.Vendor = true
+	}
+	t.Image = img
+	return t, nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func modulePath(dir string) (string, error) {
+	gomod := filepath.Join(dir, "go.mod")
+	data, err := os.ReadFile(gomod)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("no go.mod in %s: Gantry builds Go modules; run `go mod init <module path>` there, or point Image.Dir at the module", dir)
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", gomod, err)
+	}
+	path := modfile.ModulePath(data)
+	if path == "" {
+		return "", fmt.Errorf("%s has no module line: add `module <path>` at its top", gomod)
+	}
+	return path, nil
+}
+
+// isMain reports whether dir holds a Go package named main (for linux).
+func isMain(dir string) bool {
+	ctx := build.Default
+	ctx.GOOS, ctx.GOARCH, ctx.CgoEnabled = "linux", "amd64", false
+	pkg, err := ctx.ImportDir(dir, 0)
+	return err == nil && pkg.Name == "main"
+}
+
+// findMain picks the module root when it is package main, else the single
+// main package under cmd/.
+func findMain(dir string) (string, error) {
+	if isMain(dir) {
+		return ".", nil
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "cmd"))
+	var found []string
+	for _, e := range entries {
+		if e.IsDir() && isMain(filepath.Join(dir, "cmd", e.Name())) {
+			found = append(found, "./cmd/"+e.Name())
+		}
+	}
+	sort.Strings(found)
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return "", fmt.Errorf("no main package in %s: the module root is not package main and no ./cmd/* is; set GANTRY_MAIN=./path/to/main or Image.Main", dir)
+	default:
+		return "", fmt.Errorf("ambiguous main package in %s: %s; set GANTRY_MAIN to one of them, or configure one image per command", dir, strings.Join(found, ", "))
+	}
+}
+
+func checkMain(dir, main string) (string, error) {
+	rel := filepath.ToSlash(filepath.Clean(main))
+	if filepath.IsAbs(main) || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("main package %q must be a path inside the module %s, e.g. ./cmd/server", main, dir)
+	}
+	if rel != "." {
+		rel = "./" + rel
+	}
+	if !isMain(filepath.Join(dir, rel)) {
+		return "", fmt.Errorf("main package %q: %s holds no Go package main; set GANTRY_MAIN to the directory of a main package", main, filepath.Join(dir, rel))
+	}
+	return rel, nil
+}

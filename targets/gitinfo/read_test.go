@@ -1,0 +1,186 @@
+package gitinfo
+
+import (
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/google/go-cmp/cmp"
+)
+
+// head returns the Info fields every Read of a commit on main shares.
+func head(r *testRepo, h plumbing.Hash) Info {
+	return Info{
+		Found:      true,
+		Revision:   h.String(),
+		Short:      h.String()[:12],
+		CommitTime: r.commitTime(h),
+		Branch:     "main",
+	}
+}
+
+func TestRead(t *testing.T) {
+	tests := []struct {
+		name string
+		// setup builds a repository and returns the directory to read and
+		// the Info wanted.
+		setup func(r *testRepo) (string, Info)
+	}{
+		{"tag on HEAD", func(r *testRepo) (string, Info) {
+			r.commit()
+			h := r.commit()
+			r.tag("v1.2.3", h)
+			want := head(r, h)
+			want.Tag, want.Version = "v1.2.3", "v1.2.3"
+			return r.dir, want
+		}},
+		{"highest of several tags on HEAD", func(r *testRepo) (string, Info) {
+			h := r.commit()
+			r.tag("v1.10.0-rc.1", h)
+			r.tag("v1.10.0", h)
+			r.annotatedTag("v1.9.0", h)
+			want := head(r, h)
+			want.Tag, want.Version = "v1.10.0", "v1.10.0"
+			return r.dir, want
+		}},
+		{"commits after a tag", func(r *testRepo) (string, Info) {
+			r.tag("v1.0.0", r.commit())
+			h := r.commits(2)
+			want := head(r, h)
+			want.Version = "v1.0.0-2-g" + h.String()[:7]
+			return r.dir, want
+		}},
+		{"nearest tag wins over a higher older one", func(r *testRepo) (string, Info) {
+			r.tag("v2.0.0", r.commit())
+			r.tag("v1.5.0", r.commit())
+			h := r.commit()
+			want := head(r, h)
+			want.Version = "v1.5.0-1-g" + h.String()[:7]
+			return r.dir, want
+		}},
+		{"no tags", func(r *testRepo) (string, Info) {
+			h := r.commits(3)
+			want := head(r, h)
+			want.Version = pseudo(r, h)
+			return r.dir, want
+		}},
+		{"annotated tags", func(r *testRepo) (string, Info) {
+			r.annotatedTag("v0.1.0", r.commit())
+			h := r.commit()
+			r.annotatedTag("v0.2.0", h)
+			want := head(r, h)
+			want.Tag, want.Version = "v0.2.0", "v0.2.0"
+			return r.dir, want
+		}},
+		{"non-semver tags ignored", func(r *testRepo) (string, Info) {
+			r.tag("v1.0.0", r.commit())
+			h := r.commit()
+			r.tag("v2", h)
+			r.tag("2.0.0", h)
+			r.annotatedTag("release-2", h)
+			want := head(r, h)
+			want.Version = "v1.0.0-1-g" + h.String()[:7]
+			return r.dir, want
+		}},
+		{"dirty tracked change", func(r *testRepo) (string, Info) {
+			h := r.commit()
+			r.tag("v1.2.3", h)
+			r.write("commits.txt", "changed\n")
+			want := head(r, h)
+			want.Tag, want.Version, want.Dirty = "v1.2.3", "v1.2.3-dirty", true
+			return r.dir, want
+		}},
+		{"untracked file is dirty", func(r *testRepo) (string, Info) {
+			h := r.commit()
+			r.write("new.go", "package main\n")
+			want := head(r, h)
+			want.Version, want.Dirty = pseudo(r, h)+"-dirty", true
+			return r.dir, want
+		}},
+		{"staged file is dirty", func(r *testRepo) (string, Info) {
+			h := r.commit()
+			r.write("new.go", "package main\n")
+			if _, err := r.wt.Add("new.go"); err != nil {
+				r.t.Fatal(err)
+			}
+			want := head(r, h)
+			want.Version, want.Dirty = pseudo(r, h)+"-dirty", true
+			return r.dir, want
+		}},
+		{"ignored files are not dirty", func(r *testRepo) (string, Info) {
+			r.write(".gitignore", "dist/\n*.log\n")
+			r.write(".git/info/exclude", "scratch/\n")
+			h := r.commit()
+			r.tag("v1.0.0", h)
+			r.write("dist/app_linux_amd64/app", "binary")
+			r.write("build.log", "log")
+			r.write("scratch/notes.txt", "notes")
+			want := head(r, h)
+			want.Tag, want.Version = "v1.0.0", "v1.0.0"
+			return r.dir, want
+		}},
+		{"detached HEAD", func(r *testRepo) (string, Info) {
+			r.tag("v1.0.0", r.commit())
+			h := r.commit()
+			r.commit()
+			r.checkout("", h)
+			want := head(r, h)
+			want.Branch, want.Version = "", "v1.0.0-1-g"+h.String()[:7]
+			return r.dir, want
+		}},
+		{"other branch", func(r *testRepo) (string, Info) {
+			r.commit()
+			r.checkout("feature/x", r.commit())
+			h := r.commit()
+			want := head(r, h)
+			want.Branch, want.Version = "feature/x", pseudo(r, h)
+			return r.dir, want
+		}},
+		{"subdirectory", func(r *testRepo) (string, Info) {
+			r.write("testdata/hello/main.go", "package main\n")
+			h := r.commit()
+			want := head(r, h)
+			want.Version = pseudo(r, h)
+			return filepath.Join(r.dir, "testdata", "hello"), want
+		}},
+		{"origin with credentials", func(r *testRepo) (string, Info) {
+			r.remote("origin", "https://ci:s3cret@github.com/gantrybuild/gantry.git")
+			r.remote("fork", "git@github.com:someone/gantry.git")
+			h := r.commit()
+			want := head(r, h)
+			want.Source, want.Version = "https://github.com/gantrybuild/gantry", pseudo(r, h)
+			return r.dir, want
+		}},
+		{"no commits yet", func(r *testRepo) (string, Info) {
+			return r.dir, Info{}
+		}},
+		{"not a repository", func(r *testRepo) (string, Info) {
+			return t.TempDir(), Info{}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, want := tt.setup(newRepo(t))
+			got, err := Read(dir)
+			if err != nil {
+				t.Fatalf("Read(%s): %v", dir, err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Read(%s) mismatch (-want +got):\n%s", dir, diff)
+			}
+			if got.Found && got.CommitTime.Location() != time.UTC {
+				t.Errorf("CommitTime: got location %v, want UTC", got.CommitTime.Location())
+			}
+		})
+	}
+}
+
+func TestReadMissingDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "missing")
+	if _, err := Read(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Read(%s): got error %v, want one wrapping fs.ErrNotExist", dir, err)
+	}
+}

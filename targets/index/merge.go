@@ -1,0 +1,157 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/gantrybuild/gantry/targets/ocidir"
+	"github.com/gantrybuild/gantry/targets/platform"
+)
+
+// Source is a platform image found in a layout.
+type Source struct {
+	Layout     string
+	Descriptor v1.Descriptor // with Platform
+	Image      v1.Image
+	Revision   string // org.opencontainers.image.revision of the manifest
+	Version    string // org.opencontainers.image.version of the manifest
+}
+
+// Platforms lists the platform images a layout holds: the image manifests
+// named in index.json, and the children of image indexes named there.
+func Platforms(dir string) ([]Source, error) {
+	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
+		return nil, fmt.Errorf("%s is not an OCI image layout (no oci-layout file): pass the dist/oci/<name> directory of a layout build", dir)
+	}
+	root, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading layout %s: %w", dir, err)
+	}
+	var out []Source
+	seen := map[v1.Hash]bool{}
+	var walk func(idx v1.ImageIndex) error
+	walk = func(idx v1.ImageIndex) error {
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return err
+		}
+		for _, d := range im.Manifests {
+			switch {
+			case d.MediaType.IsIndex():
+				child, err := idx.ImageIndex(d.Digest)
+				if err != nil {
+					return err
+				}
+				if err := walk(child); err != nil {
+					return err
+				}
+			case d.MediaType.IsImage():
+				if seen[d.Digest] {
+					continue
+				}
+				seen[d.Digest] = true
+				src, err := source(dir, idx, d)
+				if err != nil {
+					return err
+				}
+				out = append(out, src)
+			}
+		}
+		return nil
+	}
+	if err := walk(root); err != nil {
+		return nil, fmt.Errorf("reading layout %s: %w", dir, err)
+	}
+	return out, nil
+}
+
+func source(dir string, idx v1.ImageIndex, d v1.Descriptor) (Source, error) {
+	img, err := idx.Image(d.Digest)
+	if err != nil {
+		return Source{}, err
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return Source{}, err
+	}
+	if d.Platform == nil {
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return Source{}, err
+		}
+		p := cf.Platform()
+		if p == nil || p.OS == "" {
+			return Source{}, fmt.Errorf("image %s has no platform in its config", d.Digest)
+		}
+		d.Platform = p
+	}
+	norm, err := platform.Parse(platform.String(*d.Platform))
+	if err != nil {
+		return Source{}, fmt.Errorf("image %s: %w", d.Digest, err)
+	}
+	return Source{
+		Layout:     dir,
+		Descriptor: v1.Descriptor{MediaType: d.MediaType, Size: d.Size, Digest: d.Digest, Platform: &norm},
+		Image:      img,
+		Revision:   m.Annotations[Revision],
+		Version:    m.Annotations[Version],
+	}, nil
+}
+
+// Merge copies the platform images of several layouts into out and returns
+// their descriptors. All must come from one revision; a platform present
+// twice must be the same image.
+func Merge(ctx context.Context, out *ocidir.Dir, from []string) ([]Source, error) {
+	var all []Source
+	for _, dir := range from {
+		srcs, err := Platforms(dir)
+		if err != nil {
+			return nil, err
+		}
+		if len(srcs) == 0 {
+			return nil, fmt.Errorf("layout %s holds no platform image: run `mage layout` there first", dir)
+		}
+		all = append(all, srcs...)
+	}
+	if err := sameRevision(all); err != nil {
+		return nil, err
+	}
+	var merged []Source
+	byPlatform := map[string]Source{}
+	for _, s := range all {
+		key := platform.String(*s.Descriptor.Platform)
+		if prev, ok := byPlatform[key]; ok {
+			if prev.Descriptor.Digest != s.Descriptor.Digest {
+				return nil, fmt.Errorf("%s is built twice with different digests (%s in %s, %s in %s): merge one layout per platform", key, prev.Descriptor.Digest, prev.Layout, s.Descriptor.Digest, s.Layout)
+			}
+			continue
+		}
+		byPlatform[key] = s
+		if filepath.Clean(s.Layout) != filepath.Clean(out.Path()) {
+			if _, err := out.WriteImage(ctx, s.Image); err != nil {
+				return nil, fmt.Errorf("copying %s from %s: %w", key, s.Layout, err)
+			}
+		}
+		merged = append(merged, s)
+	}
+	return merged, nil
+}
+
+func sameRevision(srcs []Source) error {
+	var first Source
+	for _, s := range srcs {
+		if first.Layout == "" {
+			first = s
+			continue
+		}
+		if s.Revision != first.Revision || s.Version != first.Version {
+			return fmt.Errorf("layouts come from different builds: %s has revision %q version %q, %s has revision %q version %q; build every platform from the same commit", first.Layout, first.Revision, first.Version, s.Layout, s.Revision, s.Version)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+// Package ocitest holds test helpers that validate what Gantry writes: OCI
+// layouts against the image-spec JSON schemas and ggcr's validate, and the
+// binaries inside image layers.
+package ocitest
+
+import (
+	"archive/tar"
+	"bytes"
+	"debug/elf"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/opencontainers/image-spec/schema"
+)
+
+// ValidateLayout checks a whole OCI image layout: the oci-layout file,
+// index.json and every manifest, index and config reachable from it against
+// the image-spec JSON schemas, and every image and index with ggcr's
+// validate (which re-hashes every blob and layer).
+func ValidateLayout(t testing.TB, dir string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "oci-layout"))
+	if err != nil {
+		t.Fatalf("reading oci-layout: %v", err)
+	}
+	if got, want := strings.TrimSpace(string(raw)), `{"imageLayoutVersion":"1.0.0"}`; got != want {
+		t.Errorf("oci-layout = %s, want %s", got, want)
+	}
+	if err := schema.ValidatorMediaTypeLayoutHeader.Validate(bytes.NewReader(raw)); err != nil {
+		t.Errorf("oci-layout fails the schema: %v", err)
+	}
+	ij, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		t.Fatalf("reading index.json: %v", err)
+	}
+	if err := schema.ValidatorMediaTypeImageIndex.Validate(bytes.NewReader(ij)); err != nil {
+		t.Errorf("index.json fails the image-index schema: %v", err)
+	}
+	var im v1.IndexManifest
+	if err := json.Unmarshal(ij, &im); err != nil {
+		t.Fatalf("parsing index.json: %v", err)
+	}
+	for _, d := range im.Manifests {
+		validateBlob(t, dir, d)
+	}
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatalf("ggcr reading layout: %v", err)
+	}
+	if err := validate.Index(idx); err != nil {
+		t.Errorf("ggcr validate.Index(%s): %v", dir, err)
+	}
+}
+
+// validateBlob checks the descriptor's blob against its schema and recurses.
+func validateBlob(t testing.TB, dir string, d v1.Descriptor) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "blobs", d.Digest.Algorithm, d.Digest.Hex))
+	if err != nil {
+		t.Errorf("blob %s: %v", d.Digest, err)
+		return
+	}
+	if int64(len(raw)) != d.Size {
+		t.Errorf("blob %s is %d bytes, descriptor says %d", d.Digest, len(raw), d.Size)
+	}
+	switch {
+	case d.MediaType.IsIndex():
+		if err := schema.ValidatorMediaTypeImageIndex.Validate(bytes.NewReader(raw)); err != nil {
+			t.Errorf("index %s fails the schema: %v", d.Digest, err)
+		}
+		var im v1.IndexManifest
+		if err := json.Unmarshal(raw, &im); err != nil {
+			t.Errorf("index %s: %v", d.Digest, err)
+			return
+		}
+		for _, c := range im.Manifests {
+			validateBlob(t, dir, c)
+		}
+	case d.MediaType.IsImage():
+		if err := schema.ValidatorMediaTypeManifest.Validate(bytes.NewReader(raw)); err != nil {
+			t.Errorf("manifest %s fails the schema: %v", d.Digest, err)
+		}
+		var m v1.Manifest
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Errorf("manifest %s: %v", d.Digest, err)
+			return
+		}
+		cfg, err := os.ReadFile(filepath.Join(dir, "blobs", m.Config.Digest.Algorithm, m.Config.Digest.Hex))
+		if err != nil {
+			t.Errorf("config of %s: %v", d.Digest, err)
+			return
+		}
+		if err := schema.ValidatorMediaTypeImageConfig.Validate(bytes.NewReader(cfg)); err != nil {
+			t.Errorf("config %s fails the schema: %v", m.Config.Digest, err)
+		}
+	}
+}
+
+// File returns the content of path (no leading slash) in the image's
+// flattened file system, read from the layers top down.
+func File(t testing.TB, img v1.Image, path string) []byte {
+	t.Helper()
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(layers) - 1; i >= 0; i-- {
+		if data, ok := fileInLayer(t, layers[i], path); ok {
+			return data
+		}
+	}
+	t.Fatalf("no %s in the image", path)
+	return nil
+}
+
+func fileInLayer(t testing.TB, l v1.Layer, path string) ([]byte, bool) {
+	rc, err := l.Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil, false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimPrefix(h.Name, "/") == path && h.Typeflag == tar.TypeReg {
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return data, true
+		}
+	}
+}
+
+// ELFMachine returns the machine of an ELF executable.
+func ELFMachine(data []byte) (elf.Machine, error) {
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return 0, fmt.Errorf("not an ELF file: %w", err)
+	}
+	return f.Machine, nil
+}
+
+// MachineFor is the ELF machine of a GOARCH.
+var MachineFor = map[string]elf.Machine{
+	"amd64":   elf.EM_X86_64,
+	"arm64":   elf.EM_AARCH64,
+	"arm":     elf.EM_ARM,
+	"386":     elf.EM_386,
+	"riscv64": elf.EM_RISCV,
+	"ppc64le": elf.EM_PPC64,
+	"s390x":   elf.EM_S390,
+}

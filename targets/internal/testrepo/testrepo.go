@@ -1,0 +1,134 @@
+// Package testrepo makes git repositories of the apps in testdata/ for
+// end-to-end tests, with go-git and fixed authors and times, so the same
+// content gives the same commit wherever it is made.
+package testrepo
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	gitconfig "github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// When is the time of the first commit of every test repository.
+var When = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+// Repo is a test repository.
+type Repo struct {
+	Dir  string
+	repo *git.Repository
+	n    int
+}
+
+// TestdataDir is the repository's testdata directory.
+func TestdataDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "testdata")
+}
+
+// New copies testdata/<app> into dir (a new temp dir when ""), makes it a
+// git repository with origin https://example.com/org/<app>.git and commits
+// everything.
+func New(t testing.TB, app, dir string) *Repo {
+	t.Helper()
+	if dir == "" {
+		dir = filepath.Join(t.TempDir(), app)
+	}
+	if err := CopyTree(filepath.Join(TestdataDir(), app), dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("/dist/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repo, err := git.PlainInit(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.CreateRemote(&gitconfig.RemoteConfig{Name: "origin", URLs: []string{"git@example.com:org/" + app + ".git"}}); err != nil {
+		t.Fatal(err)
+	}
+	r := &Repo{Dir: dir, repo: repo}
+	r.Commit(t, "initial")
+	return r
+}
+
+// Commit commits every change, one hour after the previous commit.
+func (r *Repo) Commit(t testing.TB, msg string) plumbing.Hash {
+	t.Helper()
+	wt, err := r.repo.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
+		t.Fatal(err)
+	}
+	sig := &object.Signature{Name: "Test", Email: "test@example.com", When: When.Add(time.Duration(r.n) * time.Hour)}
+	r.n++
+	h, err := wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig, AllowEmptyCommits: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// Tag puts a lightweight tag on HEAD.
+func (r *Repo) Tag(t testing.TB, name string) {
+	t.Helper()
+	head, err := r.repo.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.repo.CreateTag(name, head.Hash(), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Write writes a file in the work tree.
+func (r *Repo) Write(t testing.TB, rel, content string) {
+	t.Helper()
+	p := filepath.Join(r.Dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CopyTree copies a directory tree of regular files.
+func CopyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			if d.Name() == "dist" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(target, 0o755)
+		}
+		in, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.Create(target)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
+}

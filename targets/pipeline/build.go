@@ -1,0 +1,127 @@
+// Package pipeline runs Gantry's steps in order over a configuration:
+// vendor check → compile → layout → index. Each step reads what the
+// previous one left in the output directory, so a step can run in another
+// process or on another CI runner.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gantrybuild/gantry/targets/config"
+	"github.com/gantrybuild/gantry/targets/gitinfo"
+	"github.com/gantrybuild/gantry/targets/platform"
+)
+
+// Options tune a Build.
+type Options struct {
+	Log   io.Writer     // progress and summary; nil means os.Stdout
+	GoBin string        // the go command; "" means "go"
+	Env   []string      // environment of child processes; nil means os.Environ()
+	Git   *gitinfo.Info // use this instead of reading git (verify:reproducible builds copies)
+}
+
+// Build is one run over a configuration, with the source's git metadata read
+// once.
+type Build struct {
+	Config  *config.Config
+	Git     gitinfo.Info
+	Version string    // image version: from git, "-dirty" when the tree is
+	Created time.Time // SOURCE_DATE_EPOCH, else the commit time; never the wall clock
+
+	opts          Options
+	supportedOnce sync.Once
+	supported     []v1.Platform
+	supportedErr  error
+}
+
+// New reads git metadata for cfg and derives the version and created time.
+func New(ctx context.Context, cfg *config.Config, opts Options) (*Build, error) {
+	if opts.Log == nil {
+		opts.Log = os.Stdout
+	}
+	if opts.GoBin == "" {
+		opts.GoBin = "go"
+	}
+	b := &Build{Config: cfg, opts: opts}
+	if opts.Git != nil {
+		b.Git = *opts.Git
+	} else {
+		dir := "."
+		if len(cfg.Images) > 0 {
+			dir = cfg.Images[0].Dir
+		}
+		info, err := gitinfo.Read(dir)
+		if err != nil {
+			return nil, fmt.Errorf("reading git metadata of %s: %w", dir, err)
+		}
+		b.Git = info
+	}
+	b.Version, b.Created = versionAndTime(b.Git, cfg.SourceDateEpoch)
+	if !b.Git.Found {
+		b.logf("warning: %s is not in a git repository: version %s, no revision; created %s (set SOURCE_DATE_EPOCH to choose it)\n",
+			cfg.Images[0].Dir, b.Version, b.Created.Format(time.RFC3339))
+	}
+	return b, nil
+}
+
+// versionAndTime derives the image version and created time.
+func versionAndTime(g gitinfo.Info, epoch *time.Time) (string, time.Time) {
+	version := g.Version
+	if !g.Found || version == "" {
+		version = "v0.0.0-devel"
+	}
+	created := g.CommitTime.UTC()
+	if epoch != nil {
+		created = epoch.UTC()
+	}
+	if created.IsZero() {
+		created = time.Unix(0, 0).UTC()
+	}
+	return version, created.Truncate(time.Second)
+}
+
+// CheckClean refuses a dirty work tree unless the configuration allows it.
+func (b *Build) CheckClean() error {
+	if b.Git.Dirty && !b.Config.AllowDirty {
+		return fmt.Errorf("the work tree has uncommitted changes, so the release would not match any commit: commit or stash them, or set GANTRY_ALLOW_DIRTY=1 to build %s anyway", b.Version)
+	}
+	return nil
+}
+
+func (b *Build) logf(format string, args ...any) { fmt.Fprintf(b.opts.Log, format, args...) }
+
+func (b *Build) env() []string {
+	if b.opts.Env != nil {
+		return b.opts.Env
+	}
+	return os.Environ()
+}
+
+// supportedPlatforms asks the toolchain once per Build.
+func (b *Build) supportedPlatforms(ctx context.Context) ([]v1.Platform, error) {
+	b.supportedOnce.Do(func() {
+		b.supported, b.supportedErr = platform.Supported(ctx, b.opts.GoBin)
+	})
+	return b.supported, b.supportedErr
+}
+
+// LayoutDir is where the OCI layout of an image is written.
+func (b *Build) LayoutDir(t config.Target) string {
+	return filepath.Join(b.Config.Out, "oci", t.Name)
+}
+
+// BinaryPath is where the binary of an image for a platform is written.
+func (b *Build) BinaryPath(t config.Target, p v1.Platform) string {
+	return filepath.Join(b.binDir(), t.Name+"_"+platform.FileSuffix(p))
+}
+
+func (b *Build) binDir() string   { return filepath.Join(b.Config.Out, "bin") }
+func (b *Build) cacheDir() string { return filepath.Join(b.Config.Out, "cache") }

@@ -1,0 +1,146 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gantrybuild/gantry/targets/assemble"
+	"github.com/gantrybuild/gantry/targets/config"
+	"github.com/gantrybuild/gantry/targets/index"
+	"github.com/gantrybuild/gantry/targets/ocidir"
+	"github.com/gantrybuild/gantry/targets/platform"
+)
+
+// Layout assembles every image's platform images from the compiled binaries
+// and writes them into the image's OCI layout, each manifest named
+// <version>-<arch>[<variant>] in index.json.
+func (b *Build) Layout(ctx context.Context) error {
+	for _, t := range b.Config.Images {
+		if err := b.layoutImage(ctx, t); err != nil {
+			return fmt.Errorf("image %s: %w", t.Name, err)
+		}
+	}
+	return nil
+}
+
+func (b *Build) layoutImage(ctx context.Context, t config.Target) error {
+	for _, p := range t.Platforms {
+		bin := b.BinaryPath(t, p)
+		if _, err := os.Stat(bin); err != nil {
+			return fmt.Errorf("no binary for %s at %s: run `mage compile:all` (or compile:platform %s) first", platform.String(p), bin, platform.String(p))
+		}
+	}
+	store, err := ocidir.Open(b.LayoutDir(t))
+	if err != nil {
+		return err
+	}
+	unlock, err := store.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	descs := make([]v1.Descriptor, len(t.Platforms))
+	errs := make([]error, len(t.Platforms))
+	var wg sync.WaitGroup
+	for i, p := range t.Platforms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			descs[i], errs[i] = b.platformImage(ctx, store, t, p)
+		}()
+	}
+	wg.Wait()
+	if err := platformErrors(t.Platforms, errs); err != nil {
+		return err
+	}
+	if err := store.WriteIndexJSON(index.PlatformEntries(b.Version, descs)); err != nil {
+		return err
+	}
+	return store.GC()
+}
+
+func (b *Build) platformImage(ctx context.Context, store *ocidir.Dir, t config.Target, p v1.Platform) (v1.Descriptor, error) {
+	base, err := assemble.ResolveBase(ctx, t.Base, p,
+		assemble.WithStore(store), assemble.WithCacheDir(b.cacheDir()),
+		assemble.WithCompression(b.Config.Compression), assemble.WithGoBin(b.opts.GoBin))
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	meta := b.meta(t, base)
+	img, err := assemble.Image(ctx, assemble.Request{
+		Store:       store,
+		Binary:      b.BinaryPath(t, p),
+		Name:        t.Name,
+		BinDir:      t.BinDir,
+		Platform:    p,
+		Base:        base,
+		User:        t.User,
+		Created:     b.Created,
+		Labels:      merge(index.Annotations(meta), t.Labels),
+		Annotations: index.Annotations(meta),
+		Compression: b.Config.Compression,
+		CacheDir:    b.cacheDir(),
+	})
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	desc, err := store.WriteImage(ctx, img)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	desc.Platform = &p
+	return desc, nil
+}
+
+func (b *Build) meta(t config.Target, base assemble.Base) index.Meta {
+	m := index.Meta{
+		Created:  b.Created,
+		Version:  b.Version,
+		Revision: b.Git.Revision,
+		Source:   b.Git.Source,
+		Title:    t.Name,
+		BaseName: base.Name,
+	}
+	if base.Digest != (v1.Hash{}) {
+		m.BaseDigest = base.Digest.String()
+	}
+	return m
+}
+
+func merge(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// platformErrors joins per-platform errors, each naming its platform; an
+// error every platform shares (a bad base, say) is reported once.
+func platformErrors(plats []v1.Platform, errs []error) error {
+	var failed []error
+	same := true
+	for i, err := range errs {
+		if err == nil {
+			same = false
+			continue
+		}
+		if errs[0] == nil || err.Error() != errs[0].Error() {
+			same = false
+		}
+		failed = append(failed, fmt.Errorf("%s: %w", platform.String(plats[i]), err))
+	}
+	if same && len(failed) > 1 {
+		return errs[0]
+	}
+	return errors.Join(failed...)
+}

@@ -1,0 +1,66 @@
+// Package targets is Gantry's mage targets. Import it from a magefile:
+//
+//	//mage:import
+//	_ "github.com/gantrybuild/gantry/targets"
+//
+// and, to configure it, call targets.Configure from an init function of the
+// magefile. Each target is a thin adapter over the engine packages under
+// targets/, which work as a plain Go library without mage.
+package targets
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/gantrybuild/gantry/targets/config"
+	"github.com/gantrybuild/gantry/targets/pipeline"
+)
+
+var (
+	mu      sync.Mutex
+	project config.Project
+	current *pipeline.Build
+)
+
+// Configure registers the project Gantry's targets build. Call it once from
+// an init function of your magefile; without it, Gantry builds the module in
+// the current directory with the defaults. Environment variables
+// (GANTRY_*, see `mage config`) still override what is registered here.
+func Configure(p config.Project) {
+	mu.Lock()
+	defer mu.Unlock()
+	project, current = p, nil
+}
+
+// load reads the configuration and git metadata once per mage run.
+func load(ctx context.Context) (*pipeline.Build, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if current != nil {
+		return current, nil
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	b, err := pipeline.New(ctx, cfg, pipeline.Options{})
+	if err != nil {
+		return nil, err
+	}
+	current = b
+	return b, nil
+}
+
+func loadConfig() (*config.Config, error) {
+	root, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(project, config.OSEnv, root)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}

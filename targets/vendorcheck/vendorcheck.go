@@ -1,0 +1,198 @@
+// Package vendorcheck checks a module's dependencies before a release: the
+// module cache matches go.sum (`go mod verify`) and vendor/, when present, is
+// exactly what `go mod vendor` would write from go.mod and go.sum.
+package vendorcheck
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Request is one module to check.
+type Request struct {
+	Dir           string   // module directory
+	RequireVendor bool     // a module without vendor/ is an error
+	GoBin         string   // "" means "go"
+	Env           []string // nil means os.Environ()
+	Log           io.Writer
+}
+
+// Check runs `go mod verify` and, when vendor/ exists, compares it with a
+// fresh `go mod vendor` into a temporary directory.
+func Check(ctx context.Context, req Request) error {
+	if req.GoBin == "" {
+		req.GoBin = "go"
+	}
+	if req.Log == nil {
+		req.Log = io.Discard
+	}
+	vendorDir := filepath.Join(req.Dir, "vendor")
+	_, err := os.Stat(filepath.Join(vendorDir, "modules.txt"))
+	hasVendor := err == nil
+	if !hasVendor && req.RequireVendor {
+		return fmt.Errorf("%s has no vendor/ directory and vendoring is required: run `go mod vendor` there and commit vendor/", req.Dir)
+	}
+	if out, err := run(ctx, req, "mod", "verify"); err != nil {
+		return fmt.Errorf("go mod verify in %s: %s: the module cache does not match go.sum; run `go clean -modcache` and build again, or check go.sum", req.Dir, firstLines(out, err))
+	}
+	fmt.Fprintf(req.Log, "go mod verify: %s: all modules verified\n", req.Dir)
+	if !hasVendor {
+		return nil
+	}
+	tmp, err := os.MkdirTemp("", "gantry-vendor-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	fresh := filepath.Join(tmp, "vendor")
+	if out, err := run(ctx, req, "mod", "vendor", "-o", fresh); err != nil {
+		return fmt.Errorf("re-vendoring %s to compare with vendor/: %s", req.Dir, firstLines(out, err))
+	}
+	diffs, err := compareTrees(vendorDir, fresh)
+	if err != nil {
+		return err
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("vendor/ in %s does not match go.mod and go.sum: %s; run `go mod vendor` in %s and commit the result", req.Dir, describe(diffs, append(readModules(filepath.Join(fresh, "modules.txt")), readModules(filepath.Join(vendorDir, "modules.txt"))...)), req.Dir)
+	}
+	fmt.Fprintf(req.Log, "vendor/ matches go.mod and go.sum: %s\n", req.Dir)
+	return nil
+}
+
+func run(ctx context.Context, req Request, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, req.GoBin, args...)
+	cmd.Dir = req.Dir
+	cmd.Env = req.Env
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	// -mod=vendor in GOFLAGS would make `go mod vendor` refuse to run.
+	cmd.Env = append(cmd.Env, "GOFLAGS=", "GOWORK=off")
+	return cmd.CombinedOutput()
+}
+
+func firstLines(out []byte, err error) string {
+	s := strings.TrimSpace(string(out))
+	if s == "" {
+		return err.Error()
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > 5 {
+		lines = append(lines[:5], "…")
+	}
+	return strings.Join(lines, "; ")
+}
+
+// diff is one file that differs between vendor/ and a fresh vendoring.
+type diff struct {
+	path string // slash path relative to vendor/
+	what string // "missing", "extra", "changed"
+}
+
+// compareTrees lists the regular files that differ between two trees.
+func compareTrees(have, want string) ([]diff, error) {
+	a, err := listFiles(have)
+	if err != nil {
+		return nil, err
+	}
+	b, err := listFiles(want)
+	if err != nil {
+		return nil, err
+	}
+	var out []diff
+	for p := range b {
+		if _, ok := a[p]; !ok {
+			out = append(out, diff{p, "missing"})
+		}
+	}
+	for p := range a {
+		if _, ok := b[p]; !ok {
+			out = append(out, diff{p, "extra"})
+			continue
+		}
+		x, err := os.ReadFile(filepath.Join(have, p))
+		if err != nil {
+			return nil, err
+		}
+		y, err := os.ReadFile(filepath.Join(want, p))
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(x, y) {
+			out = append(out, diff{p, "changed"})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out, nil
+}
+
+func listFiles(root string) (map[string]bool, error) {
+	files := map[string]bool{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			rel, _ := filepath.Rel(root, p)
+			files[filepath.ToSlash(rel)] = true
+		}
+		return nil
+	})
+	return files, err
+}
+
+// readModules returns the module paths listed in a vendor/modules.txt.
+func readModules(path string) []string {
+	data, _ := os.ReadFile(path)
+	var mods []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "#" {
+			mods = append(mods, f[1])
+		}
+	}
+	return mods
+}
+
+// describe names the modules the differing files belong to.
+func describe(diffs []diff, modules []string) string {
+	byModule := map[string][]string{}
+	var order []string
+	for _, d := range diffs {
+		mod := moduleOf(d.path, modules)
+		if _, ok := byModule[mod]; !ok {
+			order = append(order, mod)
+		}
+		byModule[mod] = append(byModule[mod], d.what+" "+d.path)
+	}
+	var parts []string
+	for _, m := range order {
+		files := byModule[m]
+		if len(files) > 3 {
+			files = append(files[:3], fmt.Sprintf("and %d more", len(files)-3))
+		}
+		label := "module " + m
+		if m == "" {
+			label = "vendor metadata"
+		}
+		parts = append(parts, fmt.Sprintf("%s differs (%s)", label, strings.Join(files, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// moduleOf returns the longest module path that prefixes p.
+func moduleOf(p string, modules []string) string {
+	best := ""
+	for _, m := range modules {
+		if (p == m || strings.HasPrefix(p, m+"/")) && len(m) > len(best) {
+			best = m
+		}
+	}
+	return best
+}

@@ -1,0 +1,11 @@
+// Command api is one of two commands of a test module with a cmd/ layout.
+package main
+
+import (
+	"fmt"
+	"runtime"
+)
+
+var version = "devel"
+
+func main() { fmt.Printf("api %s %s\n", version, runtime.GOARCH) }
