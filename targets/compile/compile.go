@@ -4,7 +4,8 @@
 //
 // Go's build ID is kept: under -trimpath it derives from the inputs only,
 // and `go build -o` compares it with the one in an existing output file, so
-// an unchanged binary is neither relinked nor rewritten (its mtime stays).
+// an unchanged binary is neither relinked nor rewritten. go build still
+// touches its mtime, on purpose, so key caches on content, not mtime.
 package compile
 
 import (

@@ -3,6 +3,7 @@ package gitinfo
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -120,6 +121,44 @@ func TestRead(t *testing.T) {
 			r.write("scratch/notes.txt", "notes")
 			want := head(r, h)
 			want.Tag, want.Version = "v1.0.0", "v1.0.0"
+			return r.dir, want
+		}},
+		{"tracked file in an ignored directory", func(r *testRepo) (string, Info) {
+			r.write("dist/keep.txt", "kept")
+			r.commit()
+			r.write(".gitignore", "dist/\n")
+			h := r.commit()
+			r.write("dist/new.txt", "ignored")
+			want := head(r, h)
+			want.Version = pseudo(r, h)
+			return r.dir, want
+		}},
+		{"tracked file in an ignored directory changed", func(r *testRepo) (string, Info) {
+			r.write("dist/keep.txt", "kept")
+			r.commit()
+			r.write(".gitignore", "dist/\n")
+			h := r.commit()
+			r.write("dist/keep.txt", "changed")
+			want := head(r, h)
+			want.Version, want.Dirty = pseudo(r, h)+"-dirty", true
+			return r.dir, want
+		}},
+		{"negation cannot re-include below an ignored directory", func(r *testRepo) (string, Info) {
+			r.write(".gitignore", "build/\n!build/keep.go\n")
+			h := r.commit()
+			r.write("build/keep.go", "package build\n")
+			want := head(r, h)
+			want.Version = pseudo(r, h)
+			return r.dir, want
+		}},
+		{"tracked file deleted", func(r *testRepo) (string, Info) {
+			r.write("main.go", "package main\n")
+			h := r.commit()
+			if err := os.Remove(filepath.Join(r.dir, "main.go")); err != nil {
+				r.t.Fatal(err)
+			}
+			want := head(r, h)
+			want.Version, want.Dirty = pseudo(r, h)+"-dirty", true
 			return r.dir, want
 		}},
 		{"detached HEAD", func(r *testRepo) (string, Info) {

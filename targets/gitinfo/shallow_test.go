@@ -128,12 +128,16 @@ func TestReadShallow(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// CI checks out a SHA: detach HEAD.
+			if err := clone.repo.Storer.SetReference(plumbing.NewHashReference(plumbing.HEAD, tt.commits[0])); err != nil {
+				t.Fatal(err)
+			}
 			got, err := Read(clone.dir)
 			if err != nil {
 				t.Fatalf("Read: %v", err)
 			}
-			if !got.Shallow || got.Version != tt.want {
-				t.Errorf("Read: got Shallow=%v Version=%q, want Shallow=true Version=%q", got.Shallow, got.Version, tt.want)
+			if !got.Shallow || got.Branch != "" || got.Version != tt.want {
+				t.Errorf("Read: got Shallow=%v Branch=%q Version=%q, want true, \"\", %q", got.Shallow, got.Branch, got.Version, tt.want)
 			}
 		})
 	}

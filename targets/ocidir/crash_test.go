@@ -57,27 +57,31 @@ func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		kills = 8
 	}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 1))
 	root := t.TempDir()
-	dir := filepath.Join(root, "oci")
-	var newTemps, early int
+	var newTemps, early, beforeOpen, midOpen int
 	temps := make(map[string]bool)
 	states := make(map[string]bool)
 	for i := range kills {
-		cmd, out := startHelper(t, "crashloop", dir)
+		// Mostly the same long-lived layout, killed once the helper has
+		// opened it; every fifth time a new one, killed while the
+		// helper starts, ready or not.
+		dir := filepath.Join(root, "oci")
 		delay := time.Duration(rng.IntN(150)) * time.Millisecond
-		if i%5 == 4 {
-			// Kill a fresh layout's first Open, ready or not.
+		fresh := i%5 == 4
+		if fresh {
 			dir = filepath.Join(root, fmt.Sprintf("fresh-%d", i))
-			cmd.Process.Kill()
-			cmd.Wait()
-			cmd, _ = startHelper(t, "crashloop", dir)
 			delay = time.Duration(rng.IntN(20)) * time.Millisecond
 			early++
-		} else if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("helper: %q, %v", line, err)
+		}
+		cmd, out := startHelper(t, "crashloop", dir)
+		if !fresh {
+			if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("helper: %q, %v", line, err)
+			}
 		}
 		time.Sleep(delay)
 		if err := cmd.Process.Kill(); err != nil {
@@ -88,11 +92,14 @@ func TestCrashSafety(t *testing.T) {
 		}
 
 		if _, err := os.Stat(dir); os.IsNotExist(err) {
-			continue // killed before Open
+			beforeOpen++
+			continue
 		}
 		// Whenever oci-layout exists the layout must be whole, before
 		// any Open repairs it; and Open must work after any kill.
-		if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
+			midOpen++
+		} else {
 			for _, p := range []string{"index.json", "blobs/sha256"} {
 				if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 					t.Errorf("oci-layout without %s: %v", p, err)
@@ -109,9 +116,9 @@ func TestCrashSafety(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join(dir, "index.json"))
 		states[string(b)] = true
 		if t.Failed() {
-			t.Fatalf("after kill %d (%v after start)", i+1, delay)
+			t.Fatalf("after kill %d (%v after start; seed %d)", i+1, delay, seed)
 		}
-		dir = filepath.Join(root, "oci") // back to the long-lived layout
 	}
-	t.Logf("%d kills (%d of them right after start, on a new layout): %d temp files left behind, %d distinct index.json states seen", kills, early, newTemps, len(states))
+	t.Logf("%d kills (%d right after start on a new layout: %d before Open, %d during it): %d temp files left behind, %d distinct index.json states seen",
+		kills, early, beforeOpen, midOpen, newTemps, len(states))
 }

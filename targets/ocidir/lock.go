@@ -22,6 +22,7 @@ var inProcess sync.Map // lock path → chan struct{}
 // not appear inside it) and returns the function that releases it. It waits
 // for other holders until ctx is done.
 //
+// Lock is not reentrant, and the other methods do not take it: callers do.
 // The lock file is "<layout>.lock" (e.g. dist/oci.lock). It is left in place
 // when the lock is released: removing it would let two processes hold locks
 // on different files of the same name.

@@ -1,9 +1,9 @@
 // Package ocidir reads and writes an OCI image layout directory atomically.
 //
 // Unlike ggcr's layout package, every file (blobs, oci-layout, index.json) is
-// written to a temp file in the same directory and renamed into place,
-// index.json last, while holding an exclusive lock on the layout, so a crash
-// or a concurrent run never leaves a corrupt layout. Existing blobs are
+// written to a temp file inside the layout, synced and renamed into place,
+// index.json last, by callers holding an exclusive lock on the layout, so a
+// crash or a concurrent run never leaves a corrupt layout. Existing blobs are
 // verified by digest before they are reused.
 //
 // Temp files are named ".gantry-tmp-*" and live at the top of the layout,
@@ -69,10 +69,15 @@ func Open(path string) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening OCI image layout %q: %w", path, err)
 	}
-	d := &Dir{path: path, lockPath: abs + ".lock", layerJobs: layerJobs()}
+	d := &Dir{path: path, layerJobs: layerJobs()}
 	if err := d.init(); err != nil {
 		return nil, err
 	}
+	// Beside the real directory, so that every path to it shares the lock.
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	d.lockPath = abs + ".lock"
 	return d, nil
 }
 

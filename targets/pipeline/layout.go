@@ -59,10 +59,49 @@ func (b *Build) layoutImage(ctx context.Context, t config.Target) error {
 	if err := platformErrors(t.Platforms, errs); err != nil {
 		return err
 	}
-	if err := store.WriteIndexJSON(index.PlatformEntries(b.Version, descs)); err != nil {
+	entries := index.PlatformEntries(b.Version, descs)
+	if keep, ok := currentIndex(store, b.Version, descs); ok {
+		entries = append([]v1.Descriptor{keep}, entries...)
+	}
+	if err := store.WriteIndexJSON(entries); err != nil {
 		return err
 	}
 	return store.GC()
+}
+
+// currentIndex returns the index entry already in the layout when it names
+// this version and indexes exactly these manifests, so that an unchanged
+// rebuild keeps index.json (and the index blob) as they are.
+func currentIndex(store *ocidir.Dir, version string, descs []v1.Descriptor) (v1.Descriptor, bool) {
+	ij, err := store.IndexJSON()
+	if err != nil {
+		return v1.Descriptor{}, false
+	}
+	want := map[v1.Hash]bool{}
+	for _, d := range descs {
+		want[d.Digest] = true
+	}
+	for _, d := range ij.Manifests {
+		if !d.MediaType.IsIndex() || d.Annotations[index.RefName] != index.RefNameFor(version, nil) {
+			continue
+		}
+		idx, err := store.ImageIndex(d.Digest)
+		if err != nil {
+			continue
+		}
+		im, err := idx.IndexManifest()
+		if err != nil || len(im.Manifests) != len(want) {
+			continue
+		}
+		same := true
+		for _, m := range im.Manifests {
+			same = same && want[m.Digest]
+		}
+		if same {
+			return d, true
+		}
+	}
+	return v1.Descriptor{}, false
 }
 
 func (b *Build) platformImage(ctx context.Context, store *ocidir.Dir, t config.Target, p v1.Platform) (v1.Descriptor, error) {
