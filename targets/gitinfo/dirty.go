@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/go-git/go-billy/v5"
@@ -16,29 +17,35 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 )
 
-// dirty reports whether the work tree differs from HEAD (see Read). go-git's
-// Status walks ignored directories before discarding what it found there, so
-// it is given a view of the work tree without untracked ignored entries: with
-// them a checkout holding a large ignored directory took seconds.
-func dirty(repo *git.Repository) (bool, error) {
+// maxChanges is how many changed paths changes returns.
+const maxChanges = 10
+
+// changes lists (up to maxChanges) paths where the work tree differs from
+// HEAD (see Read); none means clean. Paths under ignore (absolute) do not
+// count. go-git's Status walks ignored directories before discarding what it
+// found there, so it is given a view of the work tree without untracked
+// ignored entries: with them a checkout holding a large ignored directory
+// took seconds.
+func changes(repo *git.Repository, ignore []string) ([]string, error) {
 	wt, err := repo.Worktree()
 	if errors.Is(err, git.ErrIsBareRepository) {
-		return false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("opening work tree: %w", err)
+		return nil, fmt.Errorf("opening work tree: %w", err)
 	}
 	exclude, err := infoExclude(repo)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
+	exclude = append(exclude, ignorePatterns(wt.Filesystem.Root(), ignore)...)
 	patterns, err := gitignore.ReadPatterns(wt.Filesystem, nil)
 	if err != nil {
-		return false, fmt.Errorf("reading .gitignore files: %w", err)
+		return nil, fmt.Errorf("reading .gitignore files: %w", err)
 	}
 	idx, err := repo.Storer.Index()
 	if err != nil {
-		return false, fmt.Errorf("reading the index: %w", err)
+		return nil, fmt.Errorf("reading the index: %w", err)
 	}
 	wt.Excludes = append(wt.Excludes, exclude...)
 	wt.Filesystem = &prunedFS{
@@ -48,9 +55,41 @@ func dirty(repo *git.Repository) (bool, error) {
 	}
 	status, err := wt.Status()
 	if err != nil {
-		return false, fmt.Errorf("reading work tree status: %w", err)
+		return nil, fmt.Errorf("reading work tree status: %w", err)
 	}
-	return !status.IsClean(), nil
+	var out []string
+	for p, st := range status {
+		if st.Staging == git.Unmodified && st.Worktree == git.Unmodified {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%c%c %s", st.Staging, st.Worktree, p))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][3:] < out[j][3:] })
+	if len(out) > maxChanges {
+		out = append(out[:maxChanges], fmt.Sprintf("… and %d more", len(out)-maxChanges))
+	}
+	return out, nil
+}
+
+// ignorePatterns turns absolute paths inside the work tree at root into
+// anchored ignore patterns.
+func ignorePatterns(root string, paths []string) []gitignore.Pattern {
+	var out []gitignore.Pattern
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		realRoot = root
+	}
+	for _, p := range paths {
+		if rp, err := filepath.EvalSymlinks(p); err == nil {
+			p = rp
+		}
+		rel, err := filepath.Rel(realRoot, p)
+		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
+			continue
+		}
+		out = append(out, gitignore.ParsePattern("/"+filepath.ToSlash(rel), nil))
+	}
+	return out
 }
 
 // prunedFS hides untracked ignored files and directories from ReadDir. Like

@@ -26,6 +26,7 @@ type Info struct {
 	Tag        string    // highest semver tag pointing at HEAD, if any
 	Version    string    // see Read
 	Dirty      bool      // work tree differs from HEAD, see Read
+	Changes    []string  // when dirty: the first changed paths, as `git status --porcelain` prints them
 	Shallow    bool      // the clone is shallow
 }
 
@@ -49,7 +50,11 @@ type Info struct {
 // Shallow clones and detached HEADs work (a shallow clone that does not reach
 // a tag falls back to the pseudo-version). Outside a repository, or in one
 // without commits, it returns Info{Found: false} and a nil error.
-func Read(dir string) (Info, error) {
+func Read(dir string, opts ...Option) (Info, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if _, err := os.Stat(dir); err != nil {
 		return Info{}, fmt.Errorf("reading git info: %w", err)
 	}
@@ -60,14 +65,27 @@ func Read(dir string) (Info, error) {
 	if err != nil {
 		return Info{}, fmt.Errorf("opening git repository at %s: %w", dir, err)
 	}
-	info, err := describe(repo)
+	info, err := describe(repo, o)
 	if err != nil {
 		return Info{}, fmt.Errorf("reading git info in %s: %w", dir, err)
 	}
 	return info, nil
 }
 
-func describe(repo *git.Repository) (Info, error) {
+// Option tunes Read.
+type Option func(*options)
+
+type options struct {
+	ignore []string // absolute paths that never make the tree dirty
+}
+
+// IgnorePaths makes changes under these paths (the build's own output
+// directory, say) not count as dirty, whether or not .gitignore lists them.
+func IgnorePaths(paths ...string) Option {
+	return func(o *options) { o.ignore = append(o.ignore, paths...) }
+}
+
+func describe(repo *git.Repository, o options) (Info, error) {
 	head, err := repo.Head()
 	if errors.Is(err, plumbing.ErrReferenceNotFound) {
 		return Info{}, nil // no commits yet
@@ -120,9 +138,10 @@ func describe(repo *git.Repository) (Info, error) {
 			}
 		}
 	}
-	if info.Dirty, err = dirty(repo); err != nil {
+	if info.Changes, err = changes(repo, o.ignore); err != nil {
 		return Info{}, err
 	}
+	info.Dirty = len(info.Changes) > 0
 	info.Version = version(info.Tag, nearest, distance, rev, info.CommitTime, info.Dirty)
 	return info, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // head returns the Info fields every Read of a commit on main shares.
@@ -207,7 +208,7 @@ func TestRead(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Read(%s): %v", dir, err)
 			}
-			if diff := cmp.Diff(want, got); diff != "" {
+			if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Info{}, "Changes")); diff != "" {
 				t.Errorf("Read(%s) mismatch (-want +got):\n%s", dir, diff)
 			}
 			if got.Found && got.CommitTime.Location() != time.UTC {
@@ -221,5 +222,40 @@ func TestReadMissingDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "missing")
 	if _, err := Read(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Read(%s): got error %v, want one wrapping fs.ErrNotExist", dir, err)
+	}
+}
+
+func TestChangesAndIgnorePaths(t *testing.T) {
+	r := newRepo(t)
+	r.write("main.go", "package main\n")
+	r.commit()
+	r.write("main.go", "package main // edited\n")
+	r.write("notes.txt", "new")
+	r.write("out/app", "binary") // the build output, not in .gitignore
+
+	got, err := Read(r.dir, IgnorePaths(filepath.Join(r.dir, "out")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{" M main.go", "?? notes.txt"}
+	if diff := cmp.Diff(want, got.Changes); diff != "" {
+		t.Errorf("Changes (-want +got):\n%s", diff)
+	}
+
+	r.write("main.go", "package main\n")
+	os.Remove(filepath.Join(r.dir, "notes.txt"))
+	got, err = Read(r.dir, IgnorePaths(filepath.Join(r.dir, "out")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Dirty || len(got.Changes) != 0 {
+		t.Errorf("with only the ignored output changed: Dirty = %v, Changes = %q; want clean", got.Dirty, got.Changes)
+	}
+	got, err = Read(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Dirty {
+		t.Error("without IgnorePaths, an untracked out/ should make the tree dirty")
 	}
 }

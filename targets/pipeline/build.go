@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,7 +59,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Build, error) 
 		if len(cfg.Images) > 0 {
 			dir = cfg.Images[0].Dir
 		}
-		info, err := gitinfo.Read(dir)
+		info, err := gitinfo.Read(dir, gitinfo.IgnorePaths(cfg.Out))
 		if err != nil {
 			return nil, fmt.Errorf("reading git metadata of %s: %w", dir, err)
 		}
@@ -91,7 +92,7 @@ func versionAndTime(g gitinfo.Info, epoch *time.Time) (string, time.Time) {
 // CheckClean refuses a dirty work tree unless the configuration allows it.
 func (b *Build) CheckClean() error {
 	if b.Git.Dirty && !b.Config.AllowDirty {
-		return fmt.Errorf("the work tree has uncommitted changes, so the release would not match any commit: commit or stash them, or set GANTRY_ALLOW_DIRTY=1 to build %s anyway", b.Version)
+		return fmt.Errorf("the work tree has uncommitted changes (%s), so the release would not match any commit: commit or stash them, or set GANTRY_ALLOW_DIRTY=1 to build %s anyway", strings.Join(b.Git.Changes, ", "), b.Version)
 	}
 	return nil
 }
