@@ -38,7 +38,8 @@ func changes(repo *git.Repository, ignore []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	exclude = append(exclude, ignorePatterns(wt.Filesystem.Root(), ignore)...)
+	ignored := ignorePatterns(wt.Filesystem.Root(), ignore)
+	exclude = append(exclude, ignored...)
 	patterns, err := gitignore.ReadPatterns(wt.Filesystem, nil)
 	if err != nil {
 		return nil, fmt.Errorf("reading .gitignore files: %w", err)
@@ -61,6 +62,9 @@ func changes(repo *git.Repository, ignore []string) ([]string, error) {
 	for p, st := range status {
 		if st.Staging == git.Unmodified && st.Worktree == git.Unmodified {
 			continue
+		}
+		if gitignore.NewMatcher(ignored).Match(strings.Split(p, "/"), false) {
+			continue // a tracked file under an ignored output directory
 		}
 		out = append(out, fmt.Sprintf("%c%c %s", st.Staging, st.Worktree, p))
 	}

@@ -258,4 +258,15 @@ func TestChangesAndIgnorePaths(t *testing.T) {
 	if !got.Dirty {
 		t.Error("without IgnorePaths, an untracked out/ should make the tree dirty")
 	}
+
+	// Output committed by mistake, then rebuilt: still not a source change.
+	r.commit()
+	r.write("out/app", "rebuilt binary")
+	got, err = Read(r.dir, IgnorePaths(filepath.Join(r.dir, "out")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Dirty {
+		t.Errorf("a changed tracked file under the ignored output made the tree dirty: %q", got.Changes)
+	}
 }
