@@ -146,17 +146,30 @@ func describe(repo *git.Repository, o options) (Info, error) {
 	return info, nil
 }
 
-// origin returns the normalized URL of the origin remote, "" if none.
+// origin returns the normalized URL of the origin remote, "" if none. A
+// clone of a local clone (`git clone ../app`) reports the origin of the
+// repository it was cloned from, so both build the same image.
 func origin(repo *git.Repository) (string, error) {
-	remote, err := repo.Remote(git.DefaultRemoteName)
-	if errors.Is(err, git.ErrRemoteNotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("reading remote %s: %w", git.DefaultRemoteName, err)
-	}
-	if urls := remote.Config().URLs; len(urls) > 0 {
-		return NormalizeURL(urls[0]), nil
+	for hops := 0; hops < 4; hops++ {
+		remote, err := repo.Remote(git.DefaultRemoteName)
+		if errors.Is(err, git.ErrRemoteNotFound) {
+			return "", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("reading remote %s: %w", git.DefaultRemoteName, err)
+		}
+		urls := remote.Config().URLs
+		if len(urls) == 0 {
+			return "", nil
+		}
+		if !isLocalPath(urls[0]) {
+			return NormalizeURL(urls[0]), nil
+		}
+		next, err := git.PlainOpen(localPath(urls[0]))
+		if err != nil {
+			return "", nil // a path that is gone or not a repository: no source
+		}
+		repo = next
 	}
 	return "", nil
 }

@@ -270,3 +270,27 @@ func TestChangesAndIgnorePaths(t *testing.T) {
 		t.Errorf("a changed tracked file under the ignored output made the tree dirty: %q", got.Changes)
 	}
 }
+
+func TestSourceThroughLocalClone(t *testing.T) {
+	upstream := newRepo(t)
+	upstream.remote("origin", "git@github.com:org/app.git")
+	upstream.commit()
+	for _, url := range []string{upstream.dir, "file://" + upstream.dir} {
+		clone := newRepo(t)
+		clone.remote("origin", url)
+		clone.commit()
+		got, err := Read(clone.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "https://github.com/org/app"; got.Source != want {
+			t.Errorf("origin %s: Source = %q, want the upstream's %q", url, got.Source, want)
+		}
+	}
+	gone := newRepo(t)
+	gone.remote("origin", filepath.Join(t.TempDir(), "missing"))
+	gone.commit()
+	if got, err := Read(gone.dir); err != nil || got.Source != "" {
+		t.Errorf("origin at a missing path: Source = %q, err = %v; want empty, nil", got.Source, err)
+	}
+}

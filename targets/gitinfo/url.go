@@ -98,3 +98,11 @@ func web(scheme, host, path string) string {
 	path = strings.TrimRight(path, "/")
 	return scheme + "://" + host + path
 }
+
+// localPath turns a local remote URL into a file system path.
+func localPath(raw string) string {
+	if strings.HasPrefix(raw, "file://") {
+		return strings.TrimPrefix(raw, "file://")
+	}
+	return raw
+}
