@@ -47,11 +47,18 @@ func New(t testing.TB, app, dir string) *Repo {
 	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("/dist/\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return Init(t, dir, app)
+}
+
+// Init makes dir, whose files are already in place, a git repository with
+// origin https://example.com/org/<name>.git and commits everything.
+func Init(t testing.TB, dir, name string) *Repo {
+	t.Helper()
 	repo, err := git.PlainInit(dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := repo.CreateRemote(&gitconfig.RemoteConfig{Name: "origin", URLs: []string{"git@example.com:org/" + app + ".git"}}); err != nil {
+	if _, err := repo.CreateRemote(&gitconfig.RemoteConfig{Name: "origin", URLs: []string{"git@example.com:org/" + name + ".git"}}); err != nil {
 		t.Fatal(err)
 	}
 	r := &Repo{Dir: dir, repo: repo}
