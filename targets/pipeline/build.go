@@ -126,3 +126,6 @@ func (b *Build) BinaryPath(t config.Target, p v1.Platform) string {
 
 func (b *Build) binDir() string   { return filepath.Join(b.Config.Out, "bin") }
 func (b *Build) cacheDir() string { return filepath.Join(b.Config.Out, "cache") }
+
+// Options returns the options b was made with.
+func (b *Build) Options() Options { return b.opts }

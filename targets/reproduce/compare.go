@@ -67,6 +67,11 @@ func Compare(a, b string) (Diff, error) {
 			d.Differences = append(d.Differences, "blob only in the second build: sha256:"+h)
 		}
 	}
+	for _, key := range sortedKeys(pb) {
+		if _, ok := pa[key]; !ok {
+			d.Differences = append(d.Differences, key+": only in the second build")
+		}
+	}
 	for _, key := range sortedKeys(pa) {
 		ma, mb := pa[key], pb[key]
 		if mb == (v1.Hash{}) {

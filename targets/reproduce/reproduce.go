@@ -75,9 +75,14 @@ func buildCopy(ctx context.Context, b *pipeline.Build, root string) (*pipeline.B
 		}
 		cfg.Images[i].Dir = dst
 	}
-	env := append(os.Environ(), "GOCACHE="+filepath.Join(root, "gocache"))
+	opts := b.Options()
+	env := opts.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	env = append(env[:len(env):len(env)], "GOCACHE="+filepath.Join(root, "gocache"))
 	git := b.Git
-	nb, err := pipeline.New(ctx, &cfg, pipeline.Options{Log: io.Discard, Env: env, Git: &git})
+	nb, err := pipeline.New(ctx, &cfg, pipeline.Options{Log: io.Discard, GoBin: opts.GoBin, Env: env, Git: &git})
 	if err != nil {
 		return nil, err
 	}
