@@ -77,7 +77,7 @@ func Index(ctx context.Context) error {
 	return b.Index(ctx)
 }
 
-// Release runs vendor:check, compile:all, layout and index, and prints what was built (refuses a dirty tree unless GANTRY_ALLOW_DIRTY=1).
+// Release runs vendor:check, compile:all, layout, index and sign (when GANTRY_SIGN_KEY is set), prints what was built, then pushes when GANTRY_REPO is set (refuses a dirty tree unless GANTRY_ALLOW_DIRTY=1).
 func Release(ctx context.Context) error {
 	b, err := load(ctx)
 	if err != nil {
@@ -86,8 +86,34 @@ func Release(ctx context.Context) error {
 	if err := b.CheckClean(); err != nil {
 		return err
 	}
+	if b.Config.Push.Enabled() {
+		if err := b.CheckPush(); err != nil {
+			return err
+		}
+	}
+	if err := b.CheckSign(ctx); err != nil {
+		return err
+	}
 	mg.SerialCtxDeps(ctx, Vendor.Check, Compile.All, Layout, Index)
-	return b.PrintSummary()
+	if err := b.SignIfConfigured(ctx); err != nil {
+		return err
+	}
+	if err := b.PrintSummary(); err != nil {
+		return err
+	}
+	if b.Config.Push.Enabled() {
+		return b.Push(ctx)
+	}
+	return nil
+}
+
+// Push publishes the image indexes in dist/oci to GANTRY_REPO (never builds): blobs, manifests, then tags; writes dist/metadata.json.
+func Push(ctx context.Context) error {
+	b, err := load(ctx)
+	if err != nil {
+		return err
+	}
+	return b.Push(ctx)
 }
 
 // Verify checks builds.

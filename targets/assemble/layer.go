@@ -116,27 +116,38 @@ func newCompressor(mt types.MediaType, w io.Writer) (io.WriteCloser, error) {
 // pass, hashing the compressed stream (digest) and the tar (diffID) as it
 // goes. Nothing is buffered beyond the compressor's window.
 func packLayer(dst io.Writer, mt types.MediaType, fill func(*tar.Writer) error) (layerInfo, error) {
-	digest, diffID := sha256.New(), sha256.New()
+	digest := sha256.New()
 	counted := &countingWriter{}
-	out := bufio.NewWriterSize(io.MultiWriter(digest, counted, dst), 256<<10)
-	zw, err := newCompressor(mt, out)
+	diffID, err := compressTar(io.MultiWriter(digest, counted, dst), mt, fill)
 	if err != nil {
 		return layerInfo{}, err
 	}
+	return layerInfo{Digest: sum(digest), DiffID: diffID, Size: counted.n, MediaType: mt}, nil
+}
+
+// compressTar writes the tar produced by fill, compressed as mt, to dst and
+// returns the tar's digest (the diffID).
+func compressTar(dst io.Writer, mt types.MediaType, fill func(*tar.Writer) error) (v1.Hash, error) {
+	diffID := sha256.New()
+	out := bufio.NewWriterSize(dst, 256<<10)
+	zw, err := newCompressor(mt, out)
+	if err != nil {
+		return v1.Hash{}, err
+	}
 	tw := tar.NewWriter(io.MultiWriter(diffID, zw))
 	if err := fill(tw); err != nil {
-		return layerInfo{}, err
+		return v1.Hash{}, err
 	}
 	if err := tw.Close(); err != nil {
-		return layerInfo{}, fmt.Errorf("finishing tar: %w", err)
+		return v1.Hash{}, fmt.Errorf("finishing tar: %w", err)
 	}
 	if err := zw.Close(); err != nil {
-		return layerInfo{}, fmt.Errorf("finishing compression: %w", err)
+		return v1.Hash{}, fmt.Errorf("finishing compression: %w", err)
 	}
 	if err := out.Flush(); err != nil {
-		return layerInfo{}, err
+		return v1.Hash{}, err
 	}
-	return layerInfo{Digest: sum(digest), DiffID: sum(diffID), Size: counted.n, MediaType: mt}, nil
+	return sum(diffID), nil
 }
 
 func sum(h hash.Hash) v1.Hash {

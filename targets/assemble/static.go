@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,6 +20,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/crypto/x509roots/fallback/bundle"
+
+	"github.com/gantrybuild/gantry/targets/internal/goenv"
+	"github.com/gantrybuild/gantry/targets/internal/statcache"
 )
 
 // staticEpoch is the mtime of every file in the static base and its
@@ -147,33 +149,97 @@ func fillStatic(entries []staticEntry) func(*tar.Writer) error {
 }
 
 // goroot returns the Go root the tzdata comes from: the option, else `go env
-// GOROOT` of the toolchain that compiles the binaries. (runtime.GOROOT is
-// deprecated and empty in a program built with -trimpath.) The static base
-// therefore changes when the toolchain's tzdata does, and only then.
+// GOROOT` of the toolchain that compiles the binaries (read once per
+// process). (runtime.GOROOT is deprecated and empty in a program built with
+// -trimpath.) The static base therefore changes when the toolchain's tzdata
+// does, and only then.
 func goroot(ctx context.Context, o *baseOptions) (string, error) {
 	if o.goroot != "" {
 		return o.goroot, nil
 	}
-	out, err := exec.CommandContext(ctx, o.goBin, "env", "GOROOT").Output()
+	vars, err := goenv.Read(ctx, o.goBin, "", nil)
 	if err != nil {
-		return "", fmt.Errorf("finding GOROOT for the static base's tzdata with %q env GOROOT: %w (set the go command with WithGoBin or the root with WithGOROOT)", o.goBin, err)
+		return "", fmt.Errorf("finding GOROOT for the static base's tzdata: %w (set the go command with WithGoBin or the root with WithGOROOT)", err)
 	}
-	dir := strings.TrimSpace(string(out))
-	if dir == "" {
-		return "", fmt.Errorf("%q env GOROOT printed nothing", o.goBin)
+	return vars.GOROOT, nil
+}
+
+// staticDiffID returns the diffID of the static layer built from the
+// zoneinfo.zip at zipPath: one uncompressed pass over its tar, remembered in
+// cacheDir ("": in memory) for as long as zoneinfo.zip is unchanged (see
+// statcache) and the CA bundle and tar format are the same.
+func staticDiffID(zipPath, cacheDir string) (v1.Hash, error) {
+	certs, err := caBundle()
+	if err != nil {
+		return v1.Hash{}, err
 	}
-	return dir, nil
+	kind := fmt.Sprintf("static-diffid-v%d-%x", cacheFormat, sha256.Sum256(certs))[:48]
+	file := ""
+	if cacheDir != "" {
+		file = filepath.Join(cacheDir, "static.txt")
+	}
+	stats := statcache.Load(file)
+	v, err := stats.Value(zipPath, kind, func(r io.Reader) (string, error) {
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return "", err
+		}
+		zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return "", err
+		}
+		entries, err := staticEntries(zr)
+		if err != nil {
+			return "", fmt.Errorf("static base from %s: %w", zipPath, err)
+		}
+		h := sha256.New()
+		tw := tar.NewWriter(h)
+		if err := fillStatic(entries)(tw); err != nil {
+			return "", err
+		}
+		if err := tw.Close(); err != nil {
+			return "", err
+		}
+		return sum(h).String(), nil
+	})
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("static base tzdata: %w", err)
+	}
+	_ = stats.Save() // not saving only costs another pass
+	return v1.NewHash(v)
 }
 
 // staticLayer returns the static base layer: from the cache (keyed by its
-// diffID, which one uncompressed pass computes) when its blob is in the
-// store, else packed into the store, or into memory without a store.
+// diffID) when its blob is in the store, else packed into the store, or
+// into memory without a store.
 func staticLayer(ctx context.Context, o *baseOptions) (v1.Layer, error) {
 	root, err := goroot(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	zipPath := filepath.Join(root, "lib", "time", "zoneinfo.zip")
+	mt, err := layerMediaType(o.compression)
+	if err != nil {
+		return nil, err
+	}
+
+	cache := layerCache{dir: o.cacheDir}
+	var key string
+	if cache.dir != "" && o.store != nil {
+		diffID, err := staticDiffID(zipPath, cache.dir)
+		if err != nil {
+			return nil, err
+		}
+		key = cacheKey("static", "diffID "+diffID.String(), "media type "+string(mt))
+		info, ok, err := cache.lookup(o.store, key)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return fileLayer(info, o.store.BlobPath(info.Digest)), nil
+		}
+	}
+
 	zr, err := zip.OpenReader(zipPath)
 	if err != nil {
 		return nil, fmt.Errorf("static base tzdata: %w", err)
@@ -183,32 +249,7 @@ func staticLayer(ctx context.Context, o *baseOptions) (v1.Layer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("static base from %s: %w", zipPath, err)
 	}
-	mt, err := layerMediaType(o.compression)
-	if err != nil {
-		return nil, err
-	}
 	fill := fillStatic(entries)
-
-	cache := layerCache{dir: o.cacheDir}
-	var key string
-	if cache.dir != "" && o.store != nil {
-		h := sha256.New()
-		tw := tar.NewWriter(h)
-		if err := fill(tw); err != nil {
-			return nil, err
-		}
-		if err := tw.Close(); err != nil {
-			return nil, err
-		}
-		key = cacheKey("static", "diffID "+sum(h).String(), "media type "+string(mt))
-		info, ok, err := cache.lookup(o.store, key)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return fileLayer(info, o.store.BlobPath(info.Digest)), nil
-		}
-	}
 	if o.onPack != nil {
 		o.onPack()
 	}

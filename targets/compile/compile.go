@@ -26,6 +26,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/gantrybuild/gantry/targets/internal/goenv"
 	"github.com/gantrybuild/gantry/targets/platform"
 )
 
@@ -58,7 +59,8 @@ type Binary struct {
 // The environment is req.Env with CGO_ENABLED=0 and platform.GoEnv forced
 // (inherited CGO_ENABLED, GOOS, GOARCH and level settings such as GOAMD64 are
 // dropped), so a binary always matches its platform label and is static.
-// GOFLAGS, as `go env GOFLAGS` reports it (environment or go env -w), must
+// GOFLAGS, as `go env GOFLAGS` reports it (environment or go env -w; read
+// once per process for the same directory and environment), must
 // pass CheckGOFLAGS before anything builds.
 //
 // A failed platform's error names the package and platform and carries the
@@ -191,18 +193,14 @@ func normalize(req Request) (Request, error) {
 }
 
 // checkEnvGOFLAGS checks GOFLAGS as the go command will see it, which
-// includes a value set with go env -w, at the cost of one `go env` run.
+// includes a value set with go env -w, at the cost of one `go env` run per
+// process.
 func checkEnvGOFLAGS(ctx context.Context, req Request) error {
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, req.GoBin, "env", "GOFLAGS")
-	cmd.Dir = req.Dir
-	cmd.Env = baseEnv(req.Env)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	vars, err := goenv.Read(ctx, req.GoBin, req.Dir, req.Env)
 	if err != nil {
-		return fmt.Errorf("reading GOFLAGS with %s env: %w: %s", req.GoBin, err, strings.TrimSpace(stderr.String()))
+		return err
 	}
-	if err := CheckGOFLAGS(strings.TrimSpace(string(out))); err != nil {
+	if err := CheckGOFLAGS(vars.GOFLAGS); err != nil {
 		where := "GOFLAGS in the environment"
 		if lookup(req.Env, "GOFLAGS") == "" {
 			where = "GOFLAGS set with go env -w (go env -u GOFLAGS removes it)"

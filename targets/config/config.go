@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,8 @@ type Project struct {
 	IndexFrom     []string // per-platform layouts to merge into one index
 	Tags          []string // extra image tags, besides the version
 	Jobs          int      // parallel compiles; default: number of CPUs
+	Push          Push     // where and how push publishes; zero: nowhere (release stays offline)
+	Sign          Sign     // signing key and formats; zero: release skips signing
 }
 
 // Image is one container image built from one main package.
@@ -70,6 +73,8 @@ type Config struct {
 	IndexFrom       []string
 	Tags            []string
 	Jobs            int
+	Push            PushConfig
+	Sign            SignConfig
 	SourceDateEpoch *time.Time // nil: use the commit time
 	Images          []Target
 }
@@ -80,7 +85,8 @@ type Target struct {
 	Dir       string // absolute module directory
 	Module    string // module path from go.mod
 	Platforms []v1.Platform
-	Vendor    bool // the module has a vendor/ directory
+	Vendor    bool     // the module has a vendor/ directory
+	Repos     []string // where push publishes it (from Push.Repos)
 }
 
 var imageName = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
@@ -90,11 +96,21 @@ var imageName = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a
 func Load(p Project, env Env, root string) (*Config, error) {
 	c := &Config{
 		Out: p.Out, AllowDirty: p.AllowDirty, RequireVendor: p.RequireVendor,
-		Compression: p.Compression, IndexFrom: p.IndexFrom, Tags: p.Tags, Jobs: p.Jobs,
+		Compression: p.Compression, IndexFrom: slices.Clone(p.IndexFrom), Tags: slices.Clone(p.Tags), Jobs: p.Jobs,
 	}
 	if err := c.applyEnv(env); err != nil {
 		return nil, err
 	}
+	push, perr := loadPush(p.Push, env)
+	if perr != nil {
+		return nil, perr
+	}
+	c.Push = push
+	sign, serr := loadSign(p.Sign, env, root)
+	if serr != nil {
+		return nil, serr
+	}
+	c.Sign = sign
 	if c.Out == "" {
 		c.Out = DefaultOut
 	}
@@ -128,6 +144,7 @@ func Load(p Project, env Env, root string) (*Config, error) {
 			return nil, fmt.Errorf("two images are named %q: give each configured image its own Name", t.Name)
 		}
 		seen[t.Name] = true
+		t.Repos = imageRepos(c.Push.Repos, t.Name, len(images) > 1)
 		c.Images = append(c.Images, t)
 	}
 	return c, nil

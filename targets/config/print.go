@@ -27,8 +27,13 @@ func Print(w io.Writer, c *Config, env Env) error {
 	} else {
 		fmt.Fprintf(tw, "created\tcommit time\n")
 	}
+	printPush(tw, c.Push)
+	printSign(tw, c.Sign)
 	for _, t := range c.Images {
 		fmt.Fprintf(tw, "\nimage %s\t\n", t.Name)
+		if len(t.Repos) > 0 {
+			fmt.Fprintf(tw, "  push to\t%s\n", strings.Join(t.Repos, ", "))
+		}
 		fmt.Fprintf(tw, "  module\t%s (%s)\n", t.Module, t.Dir)
 		fmt.Fprintf(tw, "  main\t%s\n", t.Main)
 		fmt.Fprintf(tw, "  platforms\t%s\n", strings.Join(t.Image.Platforms, ", "))

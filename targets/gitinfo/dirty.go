@@ -22,10 +22,7 @@ const maxChanges = 10
 
 // changes lists (up to maxChanges) paths where the work tree differs from
 // HEAD (see Read); none means clean. Paths under ignore (absolute) do not
-// count. go-git's Status walks ignored directories before discarding what it
-// found there, so it is given a view of the work tree without untracked
-// ignored entries: with them a checkout holding a large ignored directory
-// took seconds.
+// count. quickStatus answers when it can, else go-git's Status.
 func changes(repo *git.Repository, ignore []string) ([]string, error) {
 	wt, err := repo.Worktree()
 	if errors.Is(err, git.ErrIsBareRepository) {
@@ -34,12 +31,43 @@ func changes(repo *git.Repository, ignore []string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening work tree: %w", err)
 	}
-	exclude, err := infoExclude(repo)
+	exclude, negated, err := infoExclude(repo)
 	if err != nil {
 		return nil, err
 	}
 	ignored := ignorePatterns(wt.Filesystem.Root(), ignore)
 	exclude = append(exclude, ignored...)
+	var status map[string]*fileStatus
+	if !negated {
+		status, err = quickStatus(repo, wt.Filesystem.Root(), exclude)
+	}
+	if negated || err != nil {
+		if status, err = goGitStatus(repo, wt, exclude); err != nil {
+			return nil, err
+		}
+	}
+	var out []string
+	for p, st := range status {
+		if st.x == ' ' && st.y == ' ' {
+			continue
+		}
+		if gitignore.NewMatcher(ignored).Match(strings.Split(p, "/"), false) {
+			continue // a tracked file under an ignored output directory
+		}
+		out = append(out, fmt.Sprintf("%c%c %s", st.x, st.y, p))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][3:] < out[j][3:] })
+	if len(out) > maxChanges {
+		out = append(out[:maxChanges], fmt.Sprintf("… and %d more", len(out)-maxChanges))
+	}
+	return out, nil
+}
+
+// goGitStatus is go-git's Status of wt. go-git's Status walks ignored
+// directories before discarding what it found there, so it is given a view
+// of the work tree without untracked ignored entries: with them a checkout
+// holding a large ignored directory took seconds.
+func goGitStatus(repo *git.Repository, wt *git.Worktree, exclude []gitignore.Pattern) (map[string]*fileStatus, error) {
 	patterns, err := gitignore.ReadPatterns(wt.Filesystem, nil)
 	if err != nil {
 		return nil, fmt.Errorf("reading .gitignore files: %w", err)
@@ -58,19 +86,9 @@ func changes(repo *git.Repository, ignore []string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading work tree status: %w", err)
 	}
-	var out []string
+	out := make(map[string]*fileStatus, len(status))
 	for p, st := range status {
-		if st.Staging == git.Unmodified && st.Worktree == git.Unmodified {
-			continue
-		}
-		if gitignore.NewMatcher(ignored).Match(strings.Split(p, "/"), false) {
-			continue // a tracked file under an ignored output directory
-		}
-		out = append(out, fmt.Sprintf("%c%c %s", st.Staging, st.Worktree, p))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i][3:] < out[j][3:] })
-	if len(out) > maxChanges {
-		out = append(out[:maxChanges], fmt.Sprintf("… and %d more", len(out)-maxChanges))
+		out[p] = &fileStatus{byte(st.Staging), byte(st.Worktree)}
 	}
 	return out, nil
 }
@@ -136,32 +154,33 @@ func trackedPaths(idx *index.Index) map[string]bool {
 	return tracked
 }
 
-// infoExclude reads .git/info/exclude. go-git v5.19 means to, but its work
-// tree filesystem refuses paths under .git, so Status misses the file.
-func infoExclude(repo *git.Repository) ([]gitignore.Pattern, error) {
+// infoExclude reads .git/info/exclude, and whether it has a negated
+// pattern. go-git v5.19 means to, but its work tree filesystem refuses
+// paths under .git, so Status misses the file.
+func infoExclude(repo *git.Repository) (ps []gitignore.Pattern, negated bool, err error) {
 	s, ok := repo.Storer.(interface{ Filesystem() billy.Filesystem })
 	if !ok {
-		return nil, nil
+		return nil, false, nil
 	}
 	f, err := s.Filesystem().Open("info/exclude")
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening info/exclude: %w", err)
+		return nil, false, fmt.Errorf("opening info/exclude: %w", err)
 	}
 	defer f.Close()
-	var ps []gitignore.Pattern
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
 			continue
 		}
+		negated = negated || strings.HasPrefix(line, "!")
 		ps = append(ps, gitignore.ParsePattern(line, nil))
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading info/exclude: %w", err)
+		return nil, false, fmt.Errorf("reading info/exclude: %w", err)
 	}
-	return ps, nil
+	return ps, negated, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/platform"
+	"github.com/gantrybuild/gantry/targets/sign/sigtag"
 )
 
 // Source is a platform image found in a layout.
@@ -42,6 +43,7 @@ func Platforms(dir string) ([]Source, error) {
 		}
 		for _, d := range im.Manifests {
 			switch {
+			case sigtag.IsEntry(d): // a signature, not an image
 			case d.MediaType.IsIndex():
 				child, err := idx.ImageIndex(d.Digest)
 				if err != nil {

@@ -11,8 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gantrybuild/gantry/targets/internal/statcache"
 )
 
 // BlobPath returns where the blob with digest h lives (it may not exist).
@@ -24,9 +27,10 @@ func (d *Dir) BlobPath(h v1.Hash) string {
 // and content that hashes to h. A blob whose content does not match is
 // removed and reported missing.
 //
-// The blob is read in full on every call: a layout can be changed behind
-// our back (ko and crane write blobs in place), and a blob that is reused
-// unread is how a corrupt layer ends up in a pushed image.
+// The blob is read in full unless it was verified before and has not
+// changed since (see WithVerifyCache): a layout can be changed behind our
+// back (ko and crane write blobs in place), and a blob that is reused
+// unverified is how a corrupt layer ends up in a pushed image.
 func (d *Dir) HasBlob(h v1.Hash, size int64) (bool, error) {
 	ok, _, err := d.verify(h, size)
 	return ok, err
@@ -38,6 +42,11 @@ func (d *Dir) verify(h v1.Hash, size int64) (bool, int64, error) {
 		return false, 0, err
 	}
 	p := d.BlobPath(h)
+	if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
+		if v, ok := d.verified.Get(p, statcache.SHA256, fi); ok && v == h.Hex {
+			return size < 0 || fi.Size() == size, fi.Size(), nil
+		}
+	}
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, 0, nil
@@ -53,6 +62,7 @@ func (d *Dir) verify(h v1.Hash, size int64) (bool, int64, error) {
 	if !fi.Mode().IsRegular() {
 		return false, 0, fmt.Errorf("blob %s: %q is not a regular file; remove it", h, p)
 	}
+	readAt := time.Now()
 	got, n, err := sha256Of(f)
 	if err != nil {
 		return false, 0, fmt.Errorf("checking blob %s: %w", h, err)
@@ -66,6 +76,10 @@ func (d *Dir) verify(h v1.Hash, size int64) (bool, int64, error) {
 			}
 		}
 		return false, 0, nil
+	}
+	if after, err := f.Stat(); err == nil {
+		d.verified.Put(p, statcache.SHA256, fi, after, readAt, h.Hex)
+		_ = d.verified.Save() // not saving only costs hashing it again
 	}
 	if size >= 0 && n != size {
 		// The content is right, so the size asked for is wrong: keep it.

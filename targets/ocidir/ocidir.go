@@ -4,7 +4,7 @@
 // written to a temp file inside the layout, synced and renamed into place,
 // index.json last, by callers holding an exclusive lock on the layout, so a
 // crash or a concurrent run never leaves a corrupt layout. Existing blobs are
-// verified by digest before they are reused.
+// verified by digest before they are reused (once: see WithVerifyCache).
 //
 // Temp files are named ".gantry-tmp-*" and live at the top of the layout,
 // beside index.json, never under blobs/ (whose entries must be named by
@@ -29,6 +29,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/gantrybuild/gantry/targets/internal/statcache"
 )
 
 const (
@@ -49,7 +51,21 @@ var layoutJSON = []byte(`{"imageLayoutVersion":"1.0.0"}`)
 type Dir struct {
 	path      string
 	lockPath  string
-	layerJobs int // layers WriteImage copies at once
+	layerJobs int              // layers WriteImage copies at once
+	verified  *statcache.Cache // blobs whose content was hashed, by stat signature
+}
+
+// Option configures Open.
+type Option func(*Dir)
+
+// WithVerifyCache keeps, in file (outside the layout, e.g. under dist/cache),
+// the stat signature of each blob whose content has been verified, so that
+// a blob unchanged since (same inode, size, mtime and ctime: any rewrite
+// changes the ctime) is not read again; a blob changed in any way is
+// hashed again. Without it, verified blobs are remembered for the life of
+// the Dir only.
+func WithVerifyCache(file string) Option {
+	return func(d *Dir) { d.verified = statcache.Load(file) }
 }
 
 // Open opens the layout at path, creating the directory, blobs/sha256 and
@@ -61,7 +77,7 @@ type Dir struct {
 // last, so a directory with oci-layout is always a whole layout, even when
 // Open was interrupted (the next Open finishes the job). Open never replaces
 // an existing index.json or oci-layout.
-func Open(path string) (*Dir, error) {
+func Open(path string, opts ...Option) (*Dir, error) {
 	if path == "" {
 		return nil, errors.New("opening OCI image layout: empty path")
 	}
@@ -70,6 +86,12 @@ func Open(path string) (*Dir, error) {
 		return nil, fmt.Errorf("opening OCI image layout %q: %w", path, err)
 	}
 	d := &Dir{path: path, layerJobs: layerJobs()}
+	for _, opt := range opts {
+		opt(d)
+	}
+	if d.verified == nil {
+		d.verified = statcache.Load("")
+	}
 	if err := d.init(); err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/gitinfo"
+	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/platform"
 )
 
@@ -59,7 +60,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Build, error) 
 		if len(cfg.Images) > 0 {
 			dir = cfg.Images[0].Dir
 		}
-		info, err := gitinfo.Read(dir, gitinfo.IgnorePaths(cfg.Out))
+		info, err := gitinfo.Read(dir, gitinfo.IgnorePaths(append([]string{cfg.Out}, cfg.Sign.KeyFiles()...)...))
 		if err != nil {
 			return nil, fmt.Errorf("reading git metadata of %s: %w", dir, err)
 		}
@@ -117,6 +118,12 @@ func (b *Build) supportedPlatforms(ctx context.Context) ([]v1.Platform, error) {
 // LayoutDir is where the OCI layout of an image is written.
 func (b *Build) LayoutDir(t config.Target) string {
 	return filepath.Join(b.Config.Out, "oci", t.Name)
+}
+
+// openLayout opens the image's layout, remembering verified blobs in the
+// cache directory so that an unchanged layer is not hashed on every run.
+func (b *Build) openLayout(t config.Target) (*ocidir.Dir, error) {
+	return ocidir.Open(b.LayoutDir(t), ocidir.WithVerifyCache(filepath.Join(b.cacheDir(), "verified", t.Name+".txt")))
 }
 
 // BinaryPath is where the binary of an image for a platform is written.

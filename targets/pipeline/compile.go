@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -15,7 +17,9 @@ import (
 )
 
 // VendorCheck verifies every image's module dependencies.
-func (b *Build) VendorCheck(ctx context.Context) error {
+func (b *Build) VendorCheck(ctx context.Context) error { return b.vendorCheck(ctx, b.opts.Log) }
+
+func (b *Build) vendorCheck(ctx context.Context, log io.Writer) error {
 	done := map[string]bool{}
 	for _, t := range b.Config.Images {
 		if done[t.Dir] {
@@ -23,7 +27,8 @@ func (b *Build) VendorCheck(ctx context.Context) error {
 		}
 		done[t.Dir] = true
 		err := vendorcheck.Check(ctx, vendorcheck.Request{
-			Dir: t.Dir, RequireVendor: b.Config.RequireVendor, GoBin: b.opts.GoBin, Env: b.env(), Log: b.opts.Log,
+			Dir: t.Dir, RequireVendor: b.Config.RequireVendor, GoBin: b.opts.GoBin, Env: b.env(), Log: log,
+			CacheDir: b.cacheDir(),
 		})
 		if err != nil {
 			return err
@@ -32,13 +37,36 @@ func (b *Build) VendorCheck(ctx context.Context) error {
 	return nil
 }
 
+// vendorCheckAndCompile runs VendorCheck alongside Compile, which does not
+// need its answer, so that the check costs no time of its own; a failed
+// check stops the compile and is the error reported (the release then
+// stops before layout, as when the check ran first).
+func (b *Build) vendorCheckAndCompile(ctx context.Context) error {
+	cctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	log := &lockedWriter{w: b.opts.Log}
+	checked := make(chan error, 1)
+	go func() {
+		err := b.vendorCheck(ctx, log)
+		if err != nil {
+			cancel(err)
+		}
+		checked <- err
+	}()
+	compileErr := b.compile(cctx, nil, log)
+	if err := <-checked; err != nil {
+		return err
+	}
+	return compileErr
+}
+
 // Compile builds every image for the given platforms (nil: the configured
 // ones).
 func (b *Build) Compile(ctx context.Context, only []v1.Platform) error {
-	supported, err := b.supportedPlatforms(ctx)
-	if err != nil {
-		return err
-	}
+	return b.compile(ctx, only, b.opts.Log)
+}
+
+func (b *Build) compile(ctx context.Context, only []v1.Platform, log io.Writer) error {
 	var errs []error
 	for _, t := range b.Config.Images {
 		plats := t.Platforms
@@ -46,6 +74,13 @@ func (b *Build) Compile(ctx context.Context, only []v1.Platform) error {
 			plats = only
 		}
 		for _, p := range plats {
+			if platform.FirstClass(p) {
+				continue
+			}
+			supported, err := b.supportedPlatforms(ctx)
+			if err != nil {
+				return err
+			}
 			if err := platform.Check(p, supported); err != nil {
 				return err
 			}
@@ -64,13 +99,13 @@ func (b *Build) Compile(ctx context.Context, only []v1.Platform) error {
 			GoBin:     b.opts.GoBin,
 			Env:       b.env(),
 			Jobs:      b.Config.Jobs,
-			Log:       b.opts.Log,
+			Log:       log,
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("image %s: %w", t.Name, err))
 			continue
 		}
-		b.logf("compiled %s for %d platform(s) in %s\n", t.Name, len(plats), time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(log, "compiled %s for %d platform(s) in %s\n", t.Name, len(plats), time.Since(start).Round(time.Millisecond))
 	}
 	return errors.Join(errs...)
 }
@@ -88,4 +123,16 @@ func (b *Build) linkVars(t config.Target) map[string]string {
 		}
 	}
 	return vars
+}
+
+// lockedWriter serialises the log lines of steps that run at once.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

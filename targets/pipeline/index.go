@@ -12,7 +12,6 @@ import (
 
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/index"
-	"github.com/gantrybuild/gantry/targets/ocidir"
 )
 
 // Index writes, for every image, the multi-arch image index over the
@@ -28,7 +27,7 @@ func (b *Build) Index(ctx context.Context) error {
 }
 
 func (b *Build) indexImage(ctx context.Context, t config.Target) error {
-	store, err := ocidir.Open(b.LayoutDir(t))
+	store, err := b.openLayout(t)
 	if err != nil {
 		return err
 	}
@@ -75,7 +74,8 @@ func (b *Build) indexImage(ctx context.Context, t config.Target) error {
 		return err
 	}
 	idx := v1.Descriptor{MediaType: types.OCIImageIndex, Size: size, Digest: h}
-	if err := store.WriteIndexJSON(index.LayoutEntries(version, idx, descs)); err != nil {
+	entries := index.LayoutEntries(version, idx, descs)
+	if err := store.WriteIndexJSON(append(entries, keptSignatures(store, entries)...)); err != nil {
 		return err
 	}
 	return store.GC()

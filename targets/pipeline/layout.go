@@ -12,6 +12,7 @@ import (
 	"github.com/gantrybuild/gantry/targets/assemble"
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/index"
+	"github.com/gantrybuild/gantry/targets/internal/goenv"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/platform"
 )
@@ -35,7 +36,7 @@ func (b *Build) layoutImage(ctx context.Context, t config.Target) error {
 			return fmt.Errorf("no binary for %s at %s: run `mage compile:all` (or compile:platform %s) first", platform.String(p), bin, platform.String(p))
 		}
 	}
-	store, err := ocidir.Open(b.LayoutDir(t))
+	store, err := b.openLayout(t)
 	if err != nil {
 		return err
 	}
@@ -63,6 +64,7 @@ func (b *Build) layoutImage(ctx context.Context, t config.Target) error {
 	if keep, ok := currentIndex(store, b.Version, descs); ok {
 		entries = append([]v1.Descriptor{keep}, entries...)
 	}
+	entries = append(entries, keptSignatures(store, entries)...)
 	if err := store.WriteIndexJSON(entries); err != nil {
 		return err
 	}
@@ -105,9 +107,18 @@ func currentIndex(store *ocidir.Dir, version string, descs []v1.Descriptor) (v1.
 }
 
 func (b *Build) platformImage(ctx context.Context, store *ocidir.Dir, t config.Target, p v1.Platform) (v1.Descriptor, error) {
-	base, err := assemble.ResolveBase(ctx, t.Base, p,
+	opts := []assemble.BaseOption{
 		assemble.WithStore(store), assemble.WithCacheDir(b.cacheDir()),
-		assemble.WithCompression(b.Config.Compression), assemble.WithGoBin(b.opts.GoBin))
+		assemble.WithCompression(b.Config.Compression), assemble.WithGoBin(b.opts.GoBin),
+	}
+	if t.Base == "" || t.Base == "static" {
+		// The static base's tzdata comes from GOROOT, as compile's go
+		// command sees it (read once per process).
+		if vars, err := goenv.Read(ctx, b.opts.GoBin, t.Dir, b.env()); err == nil {
+			opts = append(opts, assemble.WithGOROOT(vars.GOROOT))
+		}
+	}
+	base, err := assemble.ResolveBase(ctx, t.Base, p, opts...)
 	if err != nil {
 		return v1.Descriptor{}, err
 	}

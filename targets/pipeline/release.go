@@ -3,23 +3,39 @@ package pipeline
 import "context"
 
 // Release runs every step in order: refuse a dirty tree, vendor check,
-// compile, layout, index; then prints the summary.
+// compile, layout, index, sign (when a key is configured; else it says it
+// skipped signing); then prints the summary and, when a destination is
+// configured, pushes.
 func (b *Build) Release(ctx context.Context) error {
 	if err := b.CheckClean(); err != nil {
 		return err
 	}
+	if b.Config.Push.Enabled() {
+		if err := b.CheckPush(); err != nil {
+			return err
+		}
+	}
+	if err := b.CheckSign(ctx); err != nil {
+		return err
+	}
 	steps := []func(context.Context) error{
-		b.VendorCheck,
-		func(ctx context.Context) error { return b.Compile(ctx, nil) },
+		b.vendorCheckAndCompile,
 		b.Layout,
 		b.Index,
+		b.SignIfConfigured,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return err
 		}
 	}
-	return b.PrintSummary()
+	if err := b.PrintSummary(); err != nil {
+		return err
+	}
+	if b.Config.Push.Enabled() {
+		return b.Push(ctx)
+	}
+	return nil
 }
 
 // PrintSummary reads the layouts back and prints what was built.

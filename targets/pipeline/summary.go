@@ -13,6 +13,7 @@ import (
 	"github.com/gantrybuild/gantry/targets/index"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/platform"
+	"github.com/gantrybuild/gantry/targets/sign/sigtag"
 )
 
 // ImageSummary describes one image's layout after a release.
@@ -57,6 +58,7 @@ func summarize(dir string) (ImageSummary, error) {
 	}
 	for _, d := range ij.Manifests {
 		switch {
+		case sigtag.IsEntry(d):
 		case d.MediaType.IsIndex():
 			s.Index = d.Digest
 			s.Version = d.Annotations[index.RefName]

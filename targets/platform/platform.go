@@ -187,6 +187,17 @@ func Supported(ctx context.Context, goBin string) ([]v1.Platform, error) {
 	return ps, nil
 }
 
+// FirstClass reports whether p's os/arch pair is one of Go's first-class
+// linux ports (386, amd64, arm, arm64), which every toolchain supports, so
+// that checking it needs no `go tool dist list`.
+func FirstClass(p v1.Platform) bool {
+	switch p.Architecture {
+	case "386", "amd64", "arm", "arm64":
+		return p.OS == Linux
+	}
+	return false
+}
+
 // Check returns an error naming p and listing the valid platforms when p's
 // os/arch pair is not in supported. The error names the Go version of the
 // running program (runtime.Version()), which under mage is the toolchain

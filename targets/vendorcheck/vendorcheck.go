@@ -22,10 +22,13 @@ type Request struct {
 	GoBin         string   // "" means "go"
 	Env           []string // nil means os.Environ()
 	Log           io.Writer
+	CacheDir      string // remembers passed checks (e.g. dist/cache); "" checks every time (see memo)
 }
 
 // Check runs `go mod verify` and, when vendor/ exists, compares it with a
-// fresh `go mod vendor` into a temporary directory.
+// fresh `go mod vendor` into a temporary directory. With CacheDir, a check
+// that passed is not run again while everything its outcome depends on is
+// unchanged (see memo for what that covers, and what it does not).
 func Check(ctx context.Context, req Request) error {
 	if req.GoBin == "" {
 		req.GoBin = "go"
@@ -39,11 +42,22 @@ func Check(ctx context.Context, req Request) error {
 	if !hasVendor && req.RequireVendor {
 		return fmt.Errorf("%s has no vendor/ directory and vendoring is required: run `go mod vendor` there and commit vendor/", req.Dir)
 	}
-	if out, err := run(ctx, req, "mod", "verify"); err != nil {
-		return fmt.Errorf("go mod verify in %s: %s: the module cache does not match go.sum; run `go clean -modcache` and build again, or check go.sum", req.Dir, firstLines(out, err))
+	m := openMemo(ctx, req, hasVendor)
+	defer m.save()
+	if m.hit(checkVerify) {
+		fmt.Fprintf(req.Log, "go mod verify: %s: all modules verified (cached: go.mod, go.sum, module cache and toolchain unchanged)\n", req.Dir)
+	} else {
+		if out, err := run(ctx, req, "mod", "verify"); err != nil {
+			return fmt.Errorf("go mod verify in %s: %s: the module cache does not match go.sum; run `go clean -modcache` and build again, or check go.sum", req.Dir, firstLines(out, err))
+		}
+		m.pass(ctx, req, hasVendor, checkVerify)
+		fmt.Fprintf(req.Log, "go mod verify: %s: all modules verified\n", req.Dir)
 	}
-	fmt.Fprintf(req.Log, "go mod verify: %s: all modules verified\n", req.Dir)
 	if !hasVendor {
+		return nil
+	}
+	if m.hit(checkVendor) {
+		fmt.Fprintf(req.Log, "vendor/ matches go.mod and go.sum: %s (cached: go.mod, go.sum, imports, vendor/ and toolchain unchanged)\n", req.Dir)
 		return nil
 	}
 	tmp, err := os.MkdirTemp("", "gantry-vendor-")
@@ -62,6 +76,7 @@ func Check(ctx context.Context, req Request) error {
 	if len(diffs) > 0 {
 		return fmt.Errorf("vendor/ in %s does not match go.mod and go.sum: %s; run `go mod vendor` in %s and commit the result", req.Dir, describe(diffs, append(readModules(filepath.Join(fresh, "modules.txt")), readModules(filepath.Join(vendorDir, "modules.txt"))...)), req.Dir)
 	}
+	m.pass(ctx, req, hasVendor, checkVendor)
 	fmt.Fprintf(req.Log, "vendor/ matches go.mod and go.sum: %s\n", req.Dir)
 	return nil
 }

@@ -1,0 +1,117 @@
+package push
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gantrybuild/gantry/targets/platform"
+)
+
+// Metadata is dist/metadata.json: every pushed reference with its digest,
+// for the tools that come after a push (deploy, sign, attest).
+type Metadata struct {
+	Images []MetadataImage `json:"images"`
+}
+
+// MetadataImage is one image in one repository.
+type MetadataImage struct {
+	Name       string             `json:"name"`
+	Repository string             `json:"repository"`
+	Version    string             `json:"version"`
+	Reference  string             `json:"reference"` // repository@digest of the index
+	Digest     string             `json:"digest"`
+	MediaType  string             `json:"mediaType"`
+	Size       int64              `json:"size"` // index, manifests and blobs
+	Tags       []string           `json:"tags"`
+	References []string           `json:"references"` // repository:tag for each tag
+	Platforms  []MetadataPlatform `json:"platforms"`
+}
+
+// MetadataPlatform is one platform image of an index.
+type MetadataPlatform struct {
+	Platform  string   `json:"platform"`
+	Reference string   `json:"reference"`
+	Digest    string   `json:"digest"`
+	MediaType string   `json:"mediaType"`
+	Size      int64    `json:"size"` // manifest, config and layers
+	Tags      []string `json:"tags"`
+}
+
+// MetadataOf describes a result.
+func MetadataOf(r *Result) Metadata {
+	m := Metadata{Images: []MetadataImage{}}
+	for _, p := range r.Images {
+		img := MetadataImage{
+			Name: p.Name, Repository: p.Repo.String(), Version: p.Version,
+			Reference: p.Reference().String(), Digest: p.Index.Digest.String(),
+			MediaType: string(p.Index.MediaType), Size: p.Size,
+			Tags: nonNil(p.Tags), References: nonNil(p.TagReferences()),
+		}
+		for _, pl := range p.Platforms {
+			img.Platforms = append(img.Platforms, MetadataPlatform{
+				Platform:  platform.String(pl.Platform),
+				Reference: p.Repo.Digest(pl.Manifest.Digest.String()).String(),
+				Digest:    pl.Manifest.Digest.String(),
+				MediaType: string(pl.Manifest.MediaType),
+				Size:      pl.Size,
+				Tags:      nonNil(pl.Tags),
+			})
+		}
+		m.Images = append(m.Images, img)
+	}
+	return m
+}
+
+// WriteMetadata writes r's metadata to path atomically: a temp file in the
+// same directory, synced, then renamed over path.
+func WriteMetadata(path string, r *Result) error {
+	data, err := json.MarshalIndent(MetadataOf(r), "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, append(data, '\n'))
+}
+
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(dir, ".gantry-tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,173 @@
+// Package push publishes what the layout and index steps wrote: the
+// multi-arch image index of each OCI layout, to one or more registries. It
+// never builds, so what is pushed is exactly what was verified, and one
+// build can go to several registries.
+//
+// A push runs in order: blobs, platform manifests, the index (each by
+// digest, HEAD first, so what is there is not sent again), a read-back of
+// the index and its children, the signatures the sign step put in the
+// layout (signatures.go), and only then the tags. A push that fails
+// before the last step moves no tag; running it again resumes.
+//
+// Retries are Gantry's own, over go-containerregistry's remote package: a
+// transport retries each replayable request on connection errors, 408, 429
+// and 5xx with exponential backoff and jitter, and each blob upload, when it
+// breaks, starts over from the HEAD; all within one retry budget.
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
+)
+
+// Image is one image to publish: the index in an OCI layout, to each of
+// Repos.
+type Image struct {
+	Name   string // for messages and results; default: the layout's directory name
+	Layout string // OCI layout written by the layout and index steps
+	Repos  []name.Repository
+}
+
+// target is one image going to one repository.
+type target struct {
+	src      *source
+	repo     name.Repository
+	key      string // registry/repository, as events name it
+	tags     []tagRef
+	existing map[string]v1.Hash // tag → digest it names now
+	there    map[v1.Hash]bool   // manifests the registry has
+}
+
+// Layouts publishes images and returns what was pushed. On error, no tag
+// has moved unless the error says so.
+func Layouts(ctx context.Context, images []Image, opts ...Option) (res *Result, err error) {
+	start := time.Now()
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer o.progress.Close()
+	defer func() {
+		if err != nil {
+			err = userError(err, o.password)
+		}
+	}()
+	if len(images) == 0 {
+		return nil, errors.New("nothing to push: no image configured")
+	}
+
+	var targets []*target
+	for _, img := range images {
+		if img.Name == "" {
+			img.Name = filepath.Base(img.Layout)
+		}
+		if len(img.Repos) == 0 {
+			return nil, fmt.Errorf("image %s has no destination repository: set GANTRY_REPO, e.g. ghcr.io/org/%s", img.Name, img.Name)
+		}
+		src, err := readSource(ctx, img, o.jobs)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", img.Name, err)
+		}
+		defer src.unlock()
+		for _, repo := range img.Repos {
+			repo = o.normalize(repo)
+			targets = append(targets, &target{src: src, repo: repo, key: repo.String()})
+		}
+	}
+
+	s := newSession(o, targets)
+	if err := forEach(ctx, o.jobs, targets, func(ctx context.Context, t *target) error { return s.plan(ctx, t, o) }); err != nil {
+		return nil, noTagMoved(err)
+	}
+	for _, t := range targets {
+		o.progress.Event(Event{Kind: EventPlanned, Image: t.src.img.Name, Repo: t.key,
+			Blobs: len(t.src.allBlobs()) + len(t.src.signatureBlobs()), Size: t.src.blobBytes() + t.src.signatureBytes(), Tags: t.indexTags()})
+	}
+	stats := &Stats{}
+	if err := s.pushContent(ctx, targets, o, stats); err != nil {
+		return nil, noTagMoved(err)
+	}
+	if err := forEach(ctx, o.jobs, targets, s.verify); err != nil {
+		return nil, noTagMoved(err)
+	}
+	if err := s.pushSignatures(ctx, targets, o, stats); err != nil {
+		return nil, noTagMoved(err)
+	}
+	if err := s.moveTags(ctx, targets, o, stats); err != nil {
+		return nil, err
+	}
+
+	res = &Result{}
+	for _, t := range targets {
+		o.progress.Event(Event{Kind: EventDone, Image: t.src.img.Name, Repo: t.key, Digest: t.src.indexDesc.Digest})
+		res.Images = append(res.Images, t.result())
+	}
+	stats.Requests = s.obs.requests.Load()
+	stats.BytesSent = s.obs.sent.Load()
+	stats.Retries = s.policy.retries.Load()
+	stats.Duration = time.Since(start)
+	res.Stats = *stats
+	return res, nil
+}
+
+// normalize marks repositories of registries listed as insecure, so ggcr
+// falls back to plain HTTP for them.
+func (o *options) normalize(repo name.Repository) name.Repository {
+	if !o.insecure[repo.RegistryStr()] {
+		return repo
+	}
+	r, err := name.NewRepository(repo.String(), name.Insecure)
+	if err != nil {
+		return repo
+	}
+	return r
+}
+
+// forEach runs f for every item, at most jobs at once, and returns the
+// first error (the others are cancelled).
+func forEach[T any](ctx context.Context, jobs int, items []T, f func(context.Context, T) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for _, it := range items {
+		g.Go(func() error { return f(ctx, it) })
+	}
+	return g.Wait()
+}
+
+// errNoTagMoved marks errors from before the tags step.
+var errNoTagMoved = errors.New("no tag was moved")
+
+func noTagMoved(err error) error { return fmt.Errorf("%w; %w", err, errNoTagMoved) }
+
+func (t *target) result() Pushed {
+	src := t.src
+	p := Pushed{
+		Name: src.img.Name, Repo: t.repo, Version: src.version,
+		Index: stripDescriptor(src.indexDesc), Tags: t.indexTags(), Size: src.size(),
+	}
+	for _, pl := range src.platforms {
+		pp := PushedPlatform{Platform: *pl.desc.Platform, Manifest: stripDescriptor(pl.desc), Size: pl.desc.Size}
+		for _, b := range pl.blobs {
+			pp.Size += b.desc.Size
+		}
+		for _, tr := range t.tags {
+			if tr.desc.Digest == pl.desc.Digest {
+				pp.Tags = append(pp.Tags, tr.tag)
+			}
+		}
+		p.Platforms = append(p.Platforms, pp)
+	}
+	return p
+}
+
+// stripDescriptor keeps what names a manifest and its platform.
+func stripDescriptor(d v1.Descriptor) v1.Descriptor {
+	return v1.Descriptor{MediaType: d.MediaType, Size: d.Size, Digest: d.Digest, Platform: d.Platform}
+}

@@ -1,0 +1,125 @@
+package push_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/gantrybuild/gantry/targets/config"
+	"github.com/gantrybuild/gantry/targets/internal/registrytest"
+	"github.com/gantrybuild/gantry/targets/internal/testrepo"
+	"github.com/gantrybuild/gantry/targets/pipeline"
+	"github.com/gantrybuild/gantry/targets/push"
+)
+
+func init() {
+	// This machine sets GOFLAGS globally; builds must not depend on it.
+	os.Unsetenv("GOFLAGS")
+}
+
+// release runs pipeline.Release for the app in dir with env as the only
+// environment Gantry reads, and returns its output.
+func release(t testing.TB, dir string, env map[string]string) (string, error) {
+	t.Helper()
+	cfg, err := config.Load(config.Project{}, config.MapEnv(env), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	b, err := pipeline.New(context.Background(), cfg, pipeline.Options{Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Release(context.Background())
+	return log.String(), err
+}
+
+// TestReleasePushes builds the example app at a release tag with a
+// destination set: release ends with the push, writes metadata.json and the
+// GitHub Actions outputs; a second release uploads nothing.
+func TestReleasePushes(t *testing.T) {
+	repo := testrepo.New(t, "hello", "")
+	repo.Tag(t, "v1.2.3")
+	reg := registrytest.Start(t)
+	proxy := registrytest.NewProxy(t, reg.Host, 1)
+	gh := t.TempDir()
+	env := map[string]string{
+		"GANTRY_REPO":         proxy.Repo("hello"),
+		"GANTRY_PROGRESS":     "plain",
+		"GITHUB_ACTIONS":      "true",
+		"GITHUB_OUTPUT":       filepath.Join(gh, "output"),
+		"GITHUB_STEP_SUMMARY": filepath.Join(gh, "summary.md"),
+	}
+	out, err := release(t, repo.Dir, env)
+	if err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	t.Logf("release output:\n%s", out)
+
+	raw, err := os.ReadFile(filepath.Join(repo.Dir, "dist", "metadata.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta push.Metadata
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		t.Fatal(err)
+	}
+	img := meta.Images[0]
+	if img.Version != "v1.2.3" || len(img.Platforms) != 2 || strings.Join(img.Tags, ",") != "v1.2.3,1.2.3,1.2,1,latest" {
+		t.Errorf("metadata.json: %s", raw)
+	}
+	ref, _ := name.ParseReference(reg.Repo("hello:latest"))
+	d, err := remote.Head(ref)
+	if err != nil || d.Digest.String() != img.Digest {
+		t.Errorf("hello:latest = %v (%v), metadata says %s", d, err, img.Digest)
+	}
+	for _, p := range img.Platforms {
+		arch := strings.TrimPrefix(p.Platform, "linux/")
+		ref, _ := name.ParseReference(reg.Repo("hello:1.2-" + arch))
+		if d, err := remote.Head(ref); err != nil || d.Digest.String() != p.Digest {
+			t.Errorf("hello:1.2-%s = %v (%v), want %s", arch, d, err, p.Digest)
+		}
+	}
+
+	outputs, _ := os.ReadFile(env["GITHUB_OUTPUT"])
+	for _, want := range []string{"digest=" + img.Digest + "\n", "reference=" + img.Reference + "\n", proxy.Repo("hello:latest") + "\n", "metadata<<"} {
+		if !strings.Contains(string(outputs), want) {
+			t.Errorf("GITHUB_OUTPUT lacks %q:\n%s", want, outputs)
+		}
+	}
+	summary, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
+	if !strings.Contains(string(summary), "| hello v1.2.3 | `"+img.Reference+"` |") {
+		t.Errorf("GITHUB_STEP_SUMMARY:\n%s", summary)
+	}
+
+	// The same release again uploads no blob and puts no manifest.
+	proxy.ResetCounts()
+	if out, err := release(t, repo.Dir, env); err != nil {
+		t.Fatalf("second release: %v\n%s", err, out)
+	}
+	if c := proxy.Counts(); c.UploadStarts+c.BlobPatches+c.Methods["PUT"] != 0 {
+		t.Errorf("second release: %d upload starts, %d PATCH, %d PUT; want none", c.UploadStarts, c.BlobPatches, c.Methods["PUT"])
+	}
+}
+
+// TestReleaseOffline: with no destination, release does not push.
+func TestReleaseOffline(t *testing.T) {
+	repo := testrepo.New(t, "plain", "")
+	out, err := release(t, repo.Dir, nil)
+	if err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "pushed") {
+		t.Errorf("release without a destination pushed:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(repo.Dir, "dist", "metadata.json")); err == nil {
+		t.Error("release without a destination wrote metadata.json")
+	}
+}

@@ -1,0 +1,159 @@
+package push
+
+import (
+	"context"
+	"fmt"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+
+	"github.com/gantrybuild/gantry/targets/ocidir"
+	"github.com/gantrybuild/gantry/targets/sign/sigtag"
+)
+
+// signature is a signature artifact the sign step left in the layout: an
+// index.json entry named sha256-<hex>.sig (cosign's legacy signature
+// manifest, pushed under that tag) or sha256-<hex> (the referrers tag
+// fallback index, whose referrer manifests are pushed by digest).
+type signature struct {
+	tag       string
+	kind      sigtag.Kind
+	image     v1.Image   // the legacy signature manifest
+	referrers []v1.Image // the referrer manifests (sigstore bundles)
+	blobs     []blob
+}
+
+// readSignatures reads the signature artifacts named in index.json.
+func readSignatures(store *ocidir.Dir, entries []v1.Descriptor) ([]signature, error) {
+	var out []signature
+	for _, d := range entries {
+		tag := d.Annotations[sigtag.RefName]
+		_, kind := sigtag.Parse(tag)
+		sig := signature{tag: tag, kind: kind}
+		switch kind {
+		case sigtag.None:
+			continue
+		case sigtag.Legacy:
+			img, err := store.Image(d.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("signature %s: %w", tag, err)
+			}
+			sig.image = img
+		case sigtag.Referrers:
+			idx, err := store.ImageIndex(d.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("signature %s: %w", tag, err)
+			}
+			im, err := idx.IndexManifest()
+			if err != nil {
+				return nil, fmt.Errorf("signature %s: %w", tag, err)
+			}
+			for _, c := range im.Manifests {
+				img, err := store.Image(c.Digest)
+				if err != nil {
+					return nil, fmt.Errorf("signature %s: referrer %s: %w", tag, c.Digest, err)
+				}
+				sig.referrers = append(sig.referrers, img)
+			}
+		}
+		for _, img := range append([]v1.Image{sig.image}, sig.referrers...) {
+			if img == nil {
+				continue
+			}
+			blobs, err := imageBlobs(img)
+			if err != nil {
+				return nil, fmt.Errorf("signature %s: %w", tag, err)
+			}
+			sig.blobs = append(sig.blobs, blobs...)
+		}
+		out = append(out, sig)
+	}
+	return out, nil
+}
+
+// imageBlobs lists a manifest's config and layers.
+func imageBlobs(img v1.Image) ([]blob, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := partial.ConfigLayer(img)
+	if err != nil {
+		return nil, err
+	}
+	out := []blob{{layer: cfg, desc: m.Config}}
+	for _, ld := range m.Layers {
+		l, err := img.LayerByDigest(ld.Digest)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, blob{layer: l, desc: ld})
+	}
+	return out, nil
+}
+
+// signatureBlobs lists every signature blob of a source once.
+func (s *source) signatureBlobs() []blob {
+	seen := map[v1.Hash]bool{}
+	var out []blob
+	for _, sig := range s.signatures {
+		for _, b := range sig.blobs {
+			if !seen[b.desc.Digest] {
+				seen[b.desc.Digest] = true
+				out = append(out, b)
+			}
+		}
+	}
+	return out
+}
+
+// signatureBytes is what the signature blobs weigh.
+func (s *source) signatureBytes() int64 {
+	var n int64
+	for _, b := range s.signatureBlobs() {
+		n += b.desc.Size
+	}
+	return n
+}
+
+// pushSignatures uploads the signatures of each target after its image is
+// complete and before any tag moves: their blobs, the referrer manifests by
+// digest (ggcr's writer adds each to the sha256-<hex> fallback tag, merged
+// with referrers already there, unless the registry has the referrers
+// API), and each legacy signature manifest under its sha256-<hex>.sig tag
+// (replacing what that tag named).
+func (s *session) pushSignatures(ctx context.Context, targets []*target, o *options, st *Stats) error {
+	for _, t := range targets {
+		for _, b := range t.src.signatureBlobs() {
+			if err := s.uploadJob(ctx, &blobJob{b: b, dests: []blobDest{{t: t}}}, o, st); err != nil {
+				return err
+			}
+		}
+		for _, sig := range t.src.signatures {
+			for _, r := range sig.referrers {
+				d, err := partial.Descriptor(r)
+				if err != nil {
+					return err
+				}
+				// Always put: the put is what updates the fallback tag.
+				if err := s.put(ctx, t.repo.Digest(d.Digest.String()), r); err != nil {
+					return fmt.Errorf("pushing %s to %s: putting signature bundle %s: %w", t.src.img.Name, t.repo, d.Digest, err)
+				}
+				s.count(st, func(st *Stats) { st.Manifests++ })
+				o.progress.Event(Event{Kind: EventManifest, Image: t.src.img.Name, Repo: t.key, Digest: d.Digest, Size: d.Size})
+			}
+			if sig.image != nil {
+				d, err := partial.Descriptor(sig.image)
+				if err != nil {
+					return err
+				}
+				if err := s.put(ctx, t.repo.Tag(sig.tag), sig.image); err != nil {
+					return fmt.Errorf("pushing %s to %s: putting signature %s: %w", t.src.img.Name, t.repo, sig.tag, err)
+				}
+				s.count(st, func(st *Stats) { st.Manifests++ })
+				o.progress.Event(Event{Kind: EventTagged, Image: t.src.img.Name, Repo: t.key, Tag: sig.tag, Digest: d.Digest})
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gantrybuild/gantry/targets/sign/keys"
+)
+
+// Sign signs what index wrote in dist/oci/<name>: the index and every platform manifest, as cosign does (sigstore bundle and legacy .sig, GANTRY_SIGN_FORMAT), with GANTRY_SIGN_KEY.
+func Sign(ctx context.Context) error {
+	b, err := load(ctx)
+	if err != nil {
+		return err
+	}
+	return b.Sign(ctx)
+}
+
+// Keygen writes a cosign-compatible key pair, cosign.key (encrypted with COSIGN_PASSWORD) and cosign.pub (GANTRY_KEYGEN_PREFIX changes the names); it never replaces a key.
+func Keygen(ctx context.Context) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	sc := cfg.Sign
+	if !sc.HasPassword {
+		return errors.New("set COSIGN_PASSWORD to the password that will protect the new private key (cosign reads the same variable)")
+	}
+	keyPath, pubPath, err := keys.WriteKeyPair(sc.KeygenPrefix, []byte(sc.Password.Reveal()))
+	if err != nil {
+		return err
+	}
+	keyPath, pubPath = rel(keyPath), rel(pubPath)
+	fmt.Printf("wrote %s (private, encrypted with COSIGN_PASSWORD; never commit it) and %s (public)\n", keyPath, pubPath)
+	fmt.Printf("sign with GANTRY_SIGN_KEY=%s; verify with GANTRY_VERIFY_KEY=%s or `cosign verify --key %s`\n", keyPath, pubPath, pubPath)
+	return nil
+}
+
+// rel shortens a path under the working directory.
+func rel(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}
+
+// Signature verifies, offline, that every manifest in dist/oci (or the pushed image GANTRY_VERIFY_IMAGE) is signed by GANTRY_VERIFY_KEY, and names what is unsigned or invalid.
+func (Verify) Signature(ctx context.Context) error {
+	b, err := load(ctx)
+	if err != nil {
+		return err
+	}
+	return b.VerifySignatures(ctx)
+}
