@@ -77,7 +77,7 @@ func Index(ctx context.Context) error {
 	return b.Index(ctx)
 }
 
-// Release runs vendor:check, compile:all, layout, index and sign (when GANTRY_SIGN_KEY is set), prints what was built, then pushes when GANTRY_REPO is set (refuses a dirty tree unless GANTRY_ALLOW_DIRTY=1).
+// Release runs vendor:check, compile:all, layout, index, sbom and sign (when GANTRY_SIGN_KEY is set), prints what was built, then pushes when GANTRY_REPO is set (refuses a dirty tree unless GANTRY_ALLOW_DIRTY=1).
 func Release(ctx context.Context) error {
 	b, err := load(ctx)
 	if err != nil {
@@ -95,6 +95,9 @@ func Release(ctx context.Context) error {
 		return err
 	}
 	mg.SerialCtxDeps(ctx, Vendor.Check, Compile.All, Layout, Index)
+	if err := b.SBOMIfEnabled(ctx); err != nil {
+		return err
+	}
 	if err := b.SignIfConfigured(ctx); err != nil {
 		return err
 	}

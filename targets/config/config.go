@@ -44,6 +44,7 @@ type Project struct {
 	Jobs          int      // parallel compiles; default: number of CPUs
 	Push          Push     // where and how push publishes; zero: nowhere (release stays offline)
 	Sign          Sign     // signing key and formats; zero: release skips signing
+	SBOM          SBOM     // SBOMs and provenance; zero: SPDX and provenance for every image
 }
 
 // Image is one container image built from one main package.
@@ -75,6 +76,7 @@ type Config struct {
 	Jobs            int
 	Push            PushConfig
 	Sign            SignConfig
+	SBOM            SBOMConfig
 	SourceDateEpoch *time.Time // nil: use the commit time
 	Images          []Target
 }
@@ -111,6 +113,11 @@ func Load(p Project, env Env, root string) (*Config, error) {
 		return nil, serr
 	}
 	c.Sign = sign
+	sbom, berr := loadSBOM(p.SBOM, env)
+	if berr != nil {
+		return nil, berr
+	}
+	c.SBOM = sbom
 	if c.Out == "" {
 		c.Out = DefaultOut
 	}

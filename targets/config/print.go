@@ -29,6 +29,7 @@ func Print(w io.Writer, c *Config, env Env) error {
 	}
 	printPush(tw, c.Push)
 	printSign(tw, c.Sign)
+	printSBOM(tw, c.SBOM)
 	for _, t := range c.Images {
 		fmt.Fprintf(tw, "\nimage %s\t\n", t.Name)
 		if len(t.Repos) > 0 {

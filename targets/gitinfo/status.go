@@ -1,16 +1,17 @@
 package gitinfo
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -64,6 +65,34 @@ func quickStatus(repo *git.Repository, root string, exclude []gitignore.Pattern)
 		}
 	}
 
+	// Three independent parts, each mostly system calls: HEAD against the
+	// index, the index against the tracked files, and the walk for
+	// untracked files.
+	var (
+		staged    map[string]byte
+		modified  map[string]byte
+		untracked []string
+		errs      [3]error
+		wg        sync.WaitGroup
+	)
+	wg.Go(func() { staged, errs[0] = stagedChanges(repo, idx, entries) })
+	wg.Go(func() { modified, errs[1] = compareEntries(root, idx, entries) })
+	wg.Go(func() {
+		w := &walker{root: root, entries: entries, tracked: tracked, listings: map[string][]os.DirEntry{}}
+		patterns, err := w.readPatterns(nil)
+		if err != nil {
+			errs[2] = err
+			return
+		}
+		w.ignored = gitignore.NewMatcher(append(append([]gitignore.Pattern{}, exclude...), patterns...))
+		errs[2] = w.untracked(nil, &untracked)
+	})
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
+	}
+
+	// Combined as go-git's Status combines them.
 	st := map[string]*fileStatus{}
 	get := func(p string) *fileStatus {
 		s := st[p]
@@ -73,48 +102,56 @@ func quickStatus(repo *git.Repository, root string, exclude []gitignore.Pattern)
 		}
 		return s
 	}
-
-	// HEAD against the index.
-	staged, err := stagedChanges(repo, idx, entries)
-	if err != nil {
-		return nil, err
-	}
 	for p, x := range staged {
 		s := get(p)
 		s.x, s.y = x, ' '
 	}
-
-	// The index against the work tree: tracked files.
-	for name, e := range entries {
-		y, err := compareEntry(root, e, idx.ModTime)
-		if err != nil {
-			return nil, err
+	for p, y := range modified {
+		s := get(p)
+		if s.x == '?' {
+			s.x = ' '
 		}
-		if y != ' ' {
-			s := get(name)
-			if s.x == '?' {
-				s.x = ' '
-			}
-			s.y = y
-		}
-	}
-
-	// Untracked files.
-	w := &walker{root: root, entries: entries, tracked: tracked, listings: map[string][]os.DirEntry{}}
-	patterns, err := w.readPatterns(nil)
-	if err != nil {
-		return nil, err
-	}
-	w.ignored = gitignore.NewMatcher(append(append([]gitignore.Pattern{}, exclude...), patterns...))
-	var untracked []string
-	if err := w.untracked(nil, &untracked); err != nil {
-		return nil, err
+		s.y = y
 	}
 	for _, p := range untracked {
 		s := get(p)
 		s.x, s.y = '?', '?'
 	}
 	return st, nil
+}
+
+// compareEntries compares every tracked file with its index entry (see
+// compareEntry), half of them on another goroutine, and returns the ones
+// that differ.
+func compareEntries(root string, idx *index.Index, entries map[string]*index.Entry) (map[string]byte, error) {
+	all := slices.Collect(maps.Values(entries))
+	half := len(all) / 2
+	var (
+		out  [2]map[string]byte
+		errs [2]error
+		wg   sync.WaitGroup
+	)
+	for i, part := range [][]*index.Entry{all[:half], all[half:]} {
+		wg.Go(func() {
+			out[i] = map[string]byte{}
+			for _, e := range part {
+				y, err := compareEntry(root, e, idx.ModTime)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				if y != ' ' {
+					out[i][e.Name] = y
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
+	}
+	maps.Copy(out[0], out[1])
+	return out[0], nil
 }
 
 // stagedChanges compares the index with HEAD's tree: 'A' added, 'D' deleted,
@@ -313,130 +350,4 @@ func blobHash(p string, fi fs.FileInfo) (plumbing.Hash, error) {
 		return plumbing.Hash{}, fmt.Errorf("%w: %s changed while being read", errFallback, p)
 	}
 	return h.Sum(), nil
-}
-
-// walker lists untracked files the way changes' prunedFS and go-git's
-// Status do, reading each directory once.
-type walker struct {
-	root     string
-	entries  map[string]*index.Entry
-	tracked  map[string]bool // directories holding tracked files
-	ignored  gitignore.Matcher
-	listings map[string][]os.DirEntry
-}
-
-func (w *walker) list(parts []string) ([]os.DirEntry, error) {
-	rel := strings.Join(parts, "/")
-	if l, ok := w.listings[rel]; ok {
-		return l, nil
-	}
-	l, err := os.ReadDir(filepath.Join(w.root, filepath.FromSlash(rel)))
-	if err != nil {
-		return nil, err
-	}
-	w.listings[rel] = l
-	return l, nil
-}
-
-// readPatterns collects the .gitignore patterns as go-git's
-// gitignore.ReadPatterns does (a directory that its parent's patterns
-// ignore is not entered), refusing negated patterns: with none, whether a
-// path is ignored does not depend on the patterns' order, which differs
-// between go-git's two uses of them.
-func (w *walker) readPatterns(parts []string) ([]gitignore.Pattern, error) {
-	l, err := w.list(parts)
-	if err != nil {
-		return nil, err
-	}
-	var ps []gitignore.Pattern
-	if slices.ContainsFunc(l, func(d os.DirEntry) bool { return d.Name() == ".gitignore" }) {
-		ps, err = readIgnoreFile(filepath.Join(w.root, filepath.FromSlash(strings.Join(parts, "/")), ".gitignore"), parts)
-		if err != nil {
-			return nil, err
-		}
-	}
-	for _, d := range l {
-		if !d.IsDir() || d.Name() == ".git" {
-			continue
-		}
-		sub := append(parts[:len(parts):len(parts)], d.Name())
-		if gitignore.NewMatcher(ps).Match(sub, true) {
-			continue
-		}
-		subps, err := w.readPatterns(sub)
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, subps...)
-	}
-	return ps, nil
-}
-
-// readIgnoreFile parses a .gitignore file as go-git does; like go-git, it
-// skips a file it cannot read.
-func readIgnoreFile(file string, domain []string) ([]gitignore.Pattern, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, nil
-	}
-	defer f.Close()
-	var ps []gitignore.Pattern
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		s := sc.Text()
-		if strings.HasPrefix(s, "#") || strings.TrimSpace(s) == "" {
-			continue
-		}
-		if strings.HasPrefix(s, "!") {
-			return nil, fmt.Errorf("%w: %s negates a pattern", errFallback, file)
-		}
-		ps = append(ps, gitignore.ParsePattern(s, domain))
-	}
-	return ps, sc.Err()
-}
-
-// untracked appends the untracked, not ignored files under the directory
-// parts to out. Like prunedFS, it skips an untracked entry the ignore
-// patterns match (and so never enters an ignored untracked directory);
-// like go-git, it skips .git and sockets.
-func (w *walker) untracked(parts []string, out *[]string) error {
-	l, err := w.list(parts)
-	if err != nil {
-		return err
-	}
-	for _, d := range l {
-		name := d.Name()
-		if name == ".git" || d.Type()&fs.ModeSocket != 0 {
-			continue
-		}
-		sub := append(parts[:len(parts):len(parts)], name)
-		p := strings.Join(sub, "/")
-		isDir := d.IsDir()
-		_, isFile := w.entries[p]
-		switch {
-		case isDir && isFile, !isDir && w.tracked[p]:
-			return fmt.Errorf("%w: %s is tracked as a file and is a directory, or the reverse", errFallback, p)
-		case isFile:
-			continue // compared with its index entry
-		case w.tracked[p]:
-			if err := w.untracked(sub, out); err != nil {
-				return err
-			}
-			continue
-		}
-		if w.ignored.Match(sub, isDir) {
-			continue
-		}
-		switch {
-		case isDir:
-			if err := w.untracked(sub, out); err != nil {
-				return err
-			}
-		case d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0:
-			*out = append(*out, p)
-		default:
-			return fmt.Errorf("%w: %s is a %s", errFallback, p, d.Type())
-		}
-	}
-	return nil
 }

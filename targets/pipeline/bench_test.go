@@ -146,24 +146,36 @@ func goBuild(ctx context.Context, app benchApp, env []string, x string) error {
 // (so that nothing a previous run remembered in memory helps): load the
 // configuration, read git, then Compile + Layout + Index, or the whole
 // Release (with vendor:check). It returns the process's peak live heap.
-func gantry(ctx context.Context, app benchApp, env []string, genv map[string]string, full bool) (uint64, error) {
+func gantry(ctx context.Context, app benchApp, env []string, genv map[string]string, full bool) (driverResult, error) {
+	var res driverResult
 	spec, err := json.Marshal(driverSpec{Dir: app.dir, Env: genv, Full: full})
 	if err != nil {
-		return 0, err
+		return res, err
 	}
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestBenchDriver$", "-test.count=1")
 	cmd.Env = append(env, "GANTRY_BENCH_DRIVER="+string(spec))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("gantry in %s: %v\n%s", app.dir, err, out)
+		return res, fmt.Errorf("gantry in %s: %v\n%s", app.dir, err, out)
 	}
-	var peak uint64
+	res.steps = map[string]float64{}
 	for line := range strings.Lines(string(out)) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "peak-heap-bytes "); ok {
-			peak, _ = strconv.ParseUint(v, 10, 64)
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 2 && f[0] == "peak-heap-bytes":
+			res.peakHeap, _ = strconv.ParseUint(f[1], 10, 64)
+		case len(f) == 3 && f[0] == "step":
+			res.steps[f[1]], _ = strconv.ParseFloat(f[2], 64)
 		}
 	}
-	return peak, nil
+	return res, nil
+}
+
+// driverResult is what TestBenchDriver reports: its peak live heap and the
+// seconds each step took in the process.
+type driverResult struct {
+	peakHeap uint64
+	steps    map[string]float64 // config+git, compile, layout, index (or release), total
 }
 
 // driverSpec is one Gantry run for TestBenchDriver.
@@ -186,29 +198,42 @@ func TestBenchDriver(t *testing.T) {
 	}
 	ctx := context.Background()
 	stop := sampleHeap()
+	start := time.Now()
+	step := func(name string, f func() error) error {
+		t0 := time.Now()
+		err := f()
+		fmt.Printf("step %s %.6f\n", name, time.Since(t0).Seconds())
+		return err
+	}
 	err := func() error {
-		cfg, err := config.Load(config.Project{}, config.MapEnv(spec.Env), spec.Dir)
-		if err != nil {
+		var cfg *config.Config
+		var b *pipeline.Build
+		err := step("config+git", func() (err error) {
+			if cfg, err = config.Load(config.Project{}, config.MapEnv(spec.Env), spec.Dir); err != nil {
+				return err
+			}
+			b, err = pipeline.New(ctx, cfg, pipeline.Options{Log: io.Discard})
 			return err
-		}
-		b, err := pipeline.New(ctx, cfg, pipeline.Options{Log: io.Discard})
+		})
 		if err != nil {
 			return err
 		}
 		if spec.Full {
-			return b.Release(ctx)
+			return step("release", func() error { return b.Release(ctx) })
 		}
-		if err := b.Compile(ctx, nil); err != nil {
+		if err := step("compile", func() error { return b.Compile(ctx, nil) }); err != nil {
 			return err
 		}
-		if err := b.Layout(ctx); err != nil {
+		if err := step("layout", func() error { return b.Layout(ctx) }); err != nil {
 			return err
 		}
-		return b.Index(ctx)
+		return step("index", func() error { return b.Index(ctx) })
 	}()
 	if err != nil {
 		t.Fatal(err)
 	}
+	fmt.Printf("step total %.6f\n", time.Since(start).Seconds())
+	fmt.Printf("step self-cpu %.6f\n", selfCPU().Seconds())
 	fmt.Printf("peak-heap-bytes %d\n", stop())
 }
 
@@ -256,7 +281,11 @@ func result(key string) (float64, bool) {
 // gantry-build: config, git, Compile + Layout + Index, as `mage` runs them;
 // gantry-release: the whole Release with vendor:check and the summary), so
 // that a busy machine slows them alike, and reports each one's median
-// seconds and its overhead over go build (ns/op is the three together).
+// seconds and its overhead over go build (ns/op is the three together),
+// and gantry-build-own-s: the seconds Gantry's build process spent outside
+// its go build commands, which does not depend on how fast those ran, and
+// gantry-build-own-cpu-s: the CPU seconds of that process alone (not of
+// the go commands), which a busy machine distorts least.
 // The cold state (an empty GOCACHE: minutes for gopls) runs only with
 // GANTRY_BENCH_COLD=1. Run it with
 //
@@ -287,9 +316,12 @@ func BenchmarkPipeline(b *testing.B) {
 func benchState(b *testing.B, app benchApp, state string) {
 	ctx := context.Background()
 	genv := map[string]string{"GANTRY_ALLOW_DIRTY": "1", "SOURCE_DATE_EPOCH": "1700000000"}
-	run := func(variant string, env []string, x string) (uint64, error) {
+	if v, ok := os.LookupEnv("GANTRY_SBOM"); ok {
+		genv["GANTRY_SBOM"] = v // GANTRY_SBOM=0 measures release without its SBOM step
+	}
+	run := func(variant string, env []string, x string) (driverResult, error) {
 		if variant == "gobuild" {
-			return 0, goBuild(ctx, app, env, x)
+			return driverResult{}, goBuild(ctx, app, env, x)
 		}
 		return gantry(ctx, app, env, genv, variant == "gantry-release")
 	}
@@ -303,6 +335,8 @@ func benchState(b *testing.B, app benchApp, state string) {
 	}
 	times := map[string][]float64{}
 	cpus := map[string][]float64{}
+	var own []float64    // gantry build's own seconds: all but its go build (compile) step
+	var ownCPU []float64 // gantry build's own CPU seconds (its process, not the go commands)
 	var peak uint64
 	for b.Loop() {
 		for _, v := range benchVariants {
@@ -326,11 +360,15 @@ func benchState(b *testing.B, app benchApp, state string) {
 			}
 			b.StartTimer()
 			start, startCPU := time.Now(), cpuTime()
-			heap, err := run(v, env, x)
+			res, err := run(v, env, x)
 			if err != nil {
 				b.Fatal(err)
 			}
-			peak = max(peak, heap)
+			peak = max(peak, res.peakHeap)
+			if v == "gantry-build" {
+				own = append(own, res.steps["total"]-res.steps["compile"])
+				ownCPU = append(ownCPU, res.steps["self-cpu"])
+			}
 			times[v] = append(times[v], time.Since(start).Seconds())
 			cpus[v] = append(cpus[v], (cpuTime() - startCPU).Seconds())
 		}
@@ -344,6 +382,10 @@ func benchState(b *testing.B, app benchApp, state string) {
 			b.ReportMetric(t-median(times["gobuild"]), v+"-overhead-s")
 		}
 	}
+	recordResult(app.name+"/"+state+"/own", median(own))
+	b.ReportMetric(median(own), "gantry-build-own-s")
+	recordResult(app.name+"/"+state+"/own-cpu", median(ownCPU))
+	b.ReportMetric(median(ownCPU), "gantry-build-own-cpu-s")
 	b.ReportMetric(float64(peak)/(1<<20), "gantry-peak-heap-MB")
 }
 
@@ -394,7 +436,7 @@ func sampleHeap() func() uint64 {
 func logTable(b *testing.B, app string) {
 	var sb strings.Builder
 	tw := tabwriter.NewWriter(&sb, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%s\tgo build\tgantry build\tgantry release\toverhead (build)\toverhead (release)\t\n", app)
+	fmt.Fprintf(tw, "%s\tgo build\tgantry build\tgantry release\toverhead (build)\toverhead (release)\tgantry's own\tits CPU\t\n", app)
 	for _, st := range benchStates {
 		g, ok := result(app + "/" + st.name + "/gobuild")
 		if !ok {
@@ -402,7 +444,9 @@ func logTable(b *testing.B, app string) {
 		}
 		bld, _ := result(app + "/" + st.name + "/gantry-build")
 		rel, _ := result(app + "/" + st.name + "/gantry-release")
-		fmt.Fprintf(tw, "%s\t%.2f s\t%.2f s\t%.2f s\t%+.3f s\t%+.3f s\t\n", st.name, g, bld, rel, bld-g, rel-g)
+		own, _ := result(app + "/" + st.name + "/own")
+		ownCPU, _ := result(app + "/" + st.name + "/own-cpu")
+		fmt.Fprintf(tw, "%s\t%.2f s\t%.2f s\t%.2f s\t%+.3f s\t%+.3f s\t%.3f s\t%.3f s\t\n", st.name, g, bld, rel, bld-g, rel-g, own, ownCPU)
 	}
 	tw.Flush()
 	b.Logf("\n%s", sb.String())

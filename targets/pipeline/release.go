@@ -3,7 +3,7 @@ package pipeline
 import "context"
 
 // Release runs every step in order: refuse a dirty tree, vendor check,
-// compile, layout, index, sign (when a key is configured; else it says it
+// compile, layout, index, sbom (unless GANTRY_SBOM=0), sign (when a key is configured; else it says it
 // skipped signing); then prints the summary and, when a destination is
 // configured, pushes.
 func (b *Build) Release(ctx context.Context) error {
@@ -22,6 +22,7 @@ func (b *Build) Release(ctx context.Context) error {
 		b.vendorCheckAndCompile,
 		b.Layout,
 		b.Index,
+		b.SBOMIfEnabled,
 		b.SignIfConfigured,
 	}
 	for _, step := range steps {

@@ -71,7 +71,9 @@ func TestReleaseSigns(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(repo.Dir, "dist", "oci", "plain")
-	if diff := cmp.Diff(map[sigtag.Kind]int{sigtag.Legacy: 3, sigtag.Referrers: 3}, signatureEntries(t, dir)); diff != "" {
+	// Each manifest: its legacy signature, its referrers (bundles, SBOMs,
+	// provenance) and its legacy attestations.
+	if diff := cmp.Diff(map[sigtag.Kind]int{sigtag.Legacy: 3, sigtag.Referrers: 3, sigtag.Attestation: 3}, signatureEntries(t, dir)); diff != "" {
 		t.Errorf("signature entries (-want +got):\n%s\n%s", diff, log)
 	}
 	if !strings.Contains(log.String(), "signing plain with") {
@@ -123,7 +125,8 @@ func TestReleaseSigns(t *testing.T) {
 	if !strings.Contains(log3.String(), "signing skipped: no key configured (set GANTRY_SIGN_KEY)") {
 		t.Errorf("a release without a key does not say it skipped signing:\n%s", log3)
 	}
-	if got := signatureEntries(t, dir); len(got) != 0 {
+	// Only the new manifests' referrers (their unsigned SBOMs) remain.
+	if got := signatureEntries(t, dir); got[sigtag.Legacy]+got[sigtag.Attestation] != 0 || got[sigtag.Referrers] != 3 {
 		t.Errorf("after a changed build without a key the layout still holds signatures: %v", got)
 	}
 	ocitest.ValidateLayout(t, dir)

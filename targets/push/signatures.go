@@ -3,9 +3,12 @@ package push
 import (
 	"context"
 	"fmt"
+	"slices"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/sign/sigtag"
@@ -13,7 +16,8 @@ import (
 
 // signature is a signature artifact the sign step left in the layout: an
 // index.json entry named sha256-<hex>.sig (cosign's legacy signature
-// manifest, pushed under that tag) or sha256-<hex> (the referrers tag
+// manifest, pushed under that tag), sha256-<hex>.att (its legacy
+// attestation manifest, likewise) or sha256-<hex> (the referrers tag
 // fallback index, whose referrer manifests are pushed by digest).
 type signature struct {
 	tag       string
@@ -33,7 +37,7 @@ func readSignatures(store *ocidir.Dir, entries []v1.Descriptor) ([]signature, er
 		switch kind {
 		case sigtag.None:
 			continue
-		case sigtag.Legacy:
+		case sigtag.Legacy, sigtag.Attestation:
 			img, err := store.Image(d.Digest)
 			if err != nil {
 				return nil, fmt.Errorf("signature %s: %w", tag, err)
@@ -135,7 +139,11 @@ func (s *session) pushSignatures(ctx context.Context, targets []*target, o *opti
 				if err != nil {
 					return err
 				}
-				// Always put: the put is what updates the fallback tag.
+				// Put unless the registry lists it already: the put is
+				// what updates the fallback tag.
+				if s.listed(ctx, t.repo, r, d.Digest) {
+					continue
+				}
 				if err := s.put(ctx, t.repo.Digest(d.Digest.String()), r); err != nil {
 					return fmt.Errorf("pushing %s to %s: putting signature bundle %s: %w", t.src.img.Name, t.repo, d.Digest, err)
 				}
@@ -156,4 +164,32 @@ func (s *session) pushSignatures(ctx context.Context, targets []*target, o *opti
 		}
 	}
 	return nil
+}
+
+// listed reports whether the registry already lists the referrer manifest
+// r (digest h) among its subject's referrers, so a second push of an
+// unchanged layout puts nothing.
+func (s *session) listed(ctx context.Context, repo name.Repository, r v1.Image, h v1.Hash) bool {
+	m, err := r.Manifest()
+	if err != nil || m.Subject == nil {
+		return false
+	}
+	found := false
+	err = s.policy.do(ctx, func(ctx context.Context) error {
+		e, err := s.endpoint(ctx, repo.Registry)
+		if err != nil {
+			return err
+		}
+		idx, err := remote.Referrers(repo.Digest(m.Subject.Digest.String()), remote.Reuse(e.puller), remote.WithContext(ctx))
+		if err != nil {
+			return err
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return err
+		}
+		found = slices.ContainsFunc(im.Manifests, func(d v1.Descriptor) bool { return d.Digest == h })
+		return nil
+	})
+	return err == nil && found
 }

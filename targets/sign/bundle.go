@@ -40,6 +40,12 @@ func newBundle(ctx context.Context, kp *keypair, h v1.Hash) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return dsseBundle(ctx, kp, stmt)
+}
+
+// dsseBundle signs the in-toto statement stmt with kp into a sigstore
+// bundle v0.3, as compact JSON.
+func dsseBundle(ctx context.Context, kp *keypair, stmt []byte) ([]byte, error) {
 	pb, err := sgsign.Bundle(&sgsign.DSSEData{Data: stmt, PayloadType: InTotoPayloadType}, kp, sgsign.BundleOptions{Context: ctx})
 	if err != nil {
 		return nil, err
@@ -60,10 +66,10 @@ func newBundle(ctx context.Context, kp *keypair, h v1.Hash) ([]byte, error) {
 // descriptor) to subject, as cosign writes it: artifactType the bundle
 // media type, the empty config, subject set. Its created annotation is the
 // subject's, so signing reads no clock.
-func referrerManifest(subj subject, bundle v1.Descriptor) ([]byte, error) {
+func referrerManifest(subj subject, bundle v1.Descriptor, predicateType string) ([]byte, error) {
 	ann := map[string]string{
 		BundleContentAnnotation:   "dsse-envelope",
-		BundlePredicateAnnotation: SignPredicateType,
+		BundlePredicateAnnotation: predicateType,
 	}
 	if subj.Created != "" {
 		ann[createdAnnotation] = subj.Created
@@ -152,6 +158,12 @@ func checkBundle(raw []byte, h v1.Hash, verifiers []signature.Verifier) error {
 	if !slices.Contains(subjects, h) {
 		return fmt.Errorf("bundle statement names %v, not manifest %s", subjects, h)
 	}
+	return verifyBundle(&b, h, verifiers)
+}
+
+// verifyBundle checks b's signature over its content about h with the key
+// of verifiers (offline: no transparency log, no timestamps).
+func verifyBundle(b *sgbundle.Bundle, h v1.Hash, verifiers []signature.Verifier) error {
 	digest, err := hex.DecodeString(h.Hex)
 	if err != nil {
 		return err
@@ -164,7 +176,7 @@ func checkBundle(raw []byte, h v1.Hash, verifiers []signature.Verifier) error {
 		if err != nil {
 			return err
 		}
-		if _, err := sv.Verify(&b, policy); err == nil {
+		if _, err := sv.Verify(b, policy); err == nil {
 			return nil
 		}
 	}

@@ -33,7 +33,13 @@ type legacyLayer struct {
 // readLegacy returns the signatures in the legacy signature manifest of h
 // (tag sha256-<hex>.sig); found is false when there is none.
 func readLegacy(ctx context.Context, st store, h v1.Hash) (layers []legacyLayer, found bool, err error) {
-	d, ok, err := st.Tag(ctx, sigtag.Signature(h))
+	return readLegacyTag(ctx, st, sigtag.Signature(h))
+}
+
+// readLegacyTag returns the layers of the legacy signature or attestation
+// manifest tag names; found is false when there is none.
+func readLegacyTag(ctx context.Context, st store, tag string) (layers []legacyLayer, found bool, err error) {
+	d, ok, err := st.Tag(ctx, tag)
 	if err != nil || !ok {
 		return nil, false, err
 	}

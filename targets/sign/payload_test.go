@@ -110,7 +110,7 @@ func TestParseFormats(t *testing.T) {
 func TestReferrerShapes(t *testing.T) {
 	subj := subject{Desc: v1.Descriptor{MediaType: "application/vnd.oci.image.index.v1+json", Size: 10, Digest: testDigest}, Created: "2026-11-01T12:00:00Z"}
 	bundle := v1.Descriptor{MediaType: BundleMediaType, Size: 3, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("cd", 32)}}
-	raw, err := referrerManifest(subj, bundle)
+	raw, err := referrerManifest(subj, bundle, SignPredicateType)
 	if err != nil {
 		t.Fatal(err)
 	}

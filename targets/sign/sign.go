@@ -49,10 +49,11 @@ const (
 
 // Signed is what Layout did for one manifest.
 type Signed struct {
-	Name   string // its ref name, or its index's name and its platform
-	Digest v1.Hash
-	Bundle Action
-	Legacy Action
+	Name         string // its ref name, or its index's name and its platform
+	Digest       v1.Hash
+	Bundle       Action
+	Legacy       Action
+	Attestations Action // of the SBOMs and provenance attached to it; "" when none are
 }
 
 // Layout signs every image index and image manifest of the OCI layout dir
@@ -125,7 +126,11 @@ func Layout(ctx context.Context, dir string, s Signer, opts ...Option) ([]Signed
 	}
 	tw := tabwriter.NewWriter(o.log, 0, 4, 2, ' ', 0)
 	for _, r := range report {
-		fmt.Fprintf(tw, "  %s\t%s\tbundle: %s, legacy: %s\n", r.Name, short(r.Digest), r.Bundle, r.Legacy)
+		fmt.Fprintf(tw, "  %s\t%s\tbundle: %s, legacy: %s", r.Name, short(r.Digest), r.Bundle, r.Legacy)
+		if r.Attestations != "" {
+			fmt.Fprintf(tw, ", attestations: %s", r.Attestations)
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	return report, nil
@@ -138,11 +143,19 @@ type plan struct {
 	legacy v1.Image // the new legacy signature image
 	bundle []byte   // the new bundle
 	refs   []v1.Descriptor
+
+	attBundles []attBundle // new attestation bundles
+	attImage   v1.Image    // the new legacy attestation image
 }
 
 func planSubject(ctx context.Context, st store, s Signer, kp *keypair, verifiers []signature.Verifier, subj subject, o *options) (*plan, error) {
 	h := subj.Desc.Digest
 	p := &plan{subj: subj, signed: Signed{Name: subj.Name, Digest: h, Bundle: Off, Legacy: Off}}
+	refs, err := st.Referrers(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	p.refs = refs
 	if o.formats&Legacy != 0 {
 		layers, _, err := readLegacy(ctx, st, h)
 		if err != nil {
@@ -167,11 +180,6 @@ func planSubject(ctx context.Context, st store, s Signer, kp *keypair, verifiers
 		}
 	}
 	if o.formats&Bundle != 0 {
-		refs, err := st.Referrers(ctx, h)
-		if err != nil {
-			return nil, err
-		}
-		p.refs = refs
 		p.signed.Bundle = Kept
 		if !slices.ContainsFunc(refs, func(d v1.Descriptor) bool {
 			raw, err := readBundle(ctx, st, d)
@@ -187,6 +195,9 @@ func planSubject(ctx context.Context, st store, s Signer, kp *keypair, verifiers
 			p.bundle = b
 			p.signed.Bundle = Added
 		}
+	}
+	if err := planAttestations(ctx, st, s, kp, verifiers, p, o); err != nil {
+		return nil, fmt.Errorf("attesting: %w", err)
 	}
 	return p, nil
 }
@@ -218,7 +229,14 @@ func writePlans(ctx context.Context, d *ocidir.Dir, ij *v1.IndexManifest, subjec
 			}
 			byName[sigtag.Signature(h)] = entry(desc.MediaType, desc.Size, desc.Digest, sigtag.Signature(h))
 		}
-		if p.bundle != nil {
+		if p.attImage != nil {
+			desc, err := d.WriteImage(ctx, p.attImage)
+			if err != nil {
+				return nil, fmt.Errorf("writing the legacy attestations of %s: %w", p.subj.Name, err)
+			}
+			byName[sigtag.AttestationTag(h)] = entry(desc.MediaType, desc.Size, desc.Digest, sigtag.AttestationTag(h))
+		}
+		if p.bundle != nil || len(p.attBundles) > 0 {
 			desc, err := writeBundle(d, p)
 			if err != nil {
 				return nil, fmt.Errorf("writing the bundle of %s: %w", p.subj.Name, err)
@@ -235,28 +253,37 @@ func writePlans(ctx context.Context, d *ocidir.Dir, ij *v1.IndexManifest, subjec
 	return append(images, sigs...), nil
 }
 
-// writeBundle writes a plan's bundle, its referrer manifest and the
-// fallback index listing it beside the referrers already there.
+// writeBundle writes a plan's new bundles (signature and attestations),
+// their referrer manifests and the fallback index listing them beside the
+// referrers already there.
 func writeBundle(d *ocidir.Dir, p *plan) (v1.Descriptor, error) {
-	bh, bsize, err := d.WriteBlob(strings.NewReader(string(p.bundle)), v1.Hash{})
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
 	if _, _, err := d.WriteBlob(strings.NewReader(EmptyJSON), emptyDescriptor.Digest); err != nil {
 		return v1.Descriptor{}, err
 	}
-	rm, err := referrerManifest(p.subj, v1.Descriptor{MediaType: BundleMediaType, Size: bsize, Digest: bh})
-	if err != nil {
-		return v1.Descriptor{}, err
+	bundles := p.attBundles
+	if p.bundle != nil {
+		bundles = append([]attBundle{{raw: p.bundle, predicateType: SignPredicateType}}, bundles...)
 	}
-	if _, _, err := d.WriteBlob(strings.NewReader(string(rm)), v1.Hash{}); err != nil {
-		return v1.Descriptor{}, err
+	refs := slices.Clone(p.refs)
+	for _, b := range bundles {
+		bh, bsize, err := d.WriteBlob(strings.NewReader(string(b.raw)), v1.Hash{})
+		if err != nil {
+			return v1.Descriptor{}, err
+		}
+		rm, err := referrerManifest(p.subj, v1.Descriptor{MediaType: BundleMediaType, Size: bsize, Digest: bh}, b.predicateType)
+		if err != nil {
+			return v1.Descriptor{}, err
+		}
+		if _, _, err := d.WriteBlob(strings.NewReader(string(rm)), v1.Hash{}); err != nil {
+			return v1.Descriptor{}, err
+		}
+		rd, err := referrerDescriptor(rm)
+		if err != nil {
+			return v1.Descriptor{}, err
+		}
+		refs = append(refs, rd)
 	}
-	rd, err := referrerDescriptor(rm)
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
-	idx, err := fallbackIndex(append(slices.Clone(p.refs), rd))
+	idx, err := fallbackIndex(refs)
 	if err != nil {
 		return v1.Descriptor{}, err
 	}

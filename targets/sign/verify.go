@@ -25,7 +25,11 @@ type Check struct {
 	Digest v1.Hash
 	Bundle Verdict
 	Legacy Verdict
-	Err    error // the manifest itself could not be read (corrupt, missing)
+	// Attestations: every SBOM or provenance attached to the manifest is
+	// attested by the key in each selected format (not required when none
+	// is attached).
+	Attestations Verdict
+	Err          error // the manifest itself could not be read (corrupt, missing)
 }
 
 // Verdict is what one format holds for one manifest.
@@ -51,7 +55,9 @@ func (v Verdict) String() string {
 }
 
 // OK reports whether the manifest passed.
-func (c Check) OK() bool { return c.Err == nil && c.Bundle.OK() && c.Legacy.OK() }
+func (c Check) OK() bool {
+	return c.Err == nil && c.Bundle.OK() && c.Legacy.OK() && c.Attestations.OK()
+}
 
 // Report is the outcome of verifying one image.
 type Report struct {
@@ -77,6 +83,9 @@ func (r *Report) Err() error {
 			if !c.Legacy.OK() {
 				why = append(why, "legacy signature "+c.Legacy.String())
 			}
+			if !c.Attestations.OK() {
+				why = append(why, "attestations "+c.Attestations.String())
+			}
 		}
 		errs = append(errs, fmt.Errorf("%s (%s): %s", c.Name, c.Digest, strings.Join(why, "; ")))
 	}
@@ -98,7 +107,11 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(tw, "  %s\t%s\t%s: %v\n", c.Name, short(c.Digest), status, c.Err)
 			continue
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s (bundle: %s, legacy: %s)\n", c.Name, short(c.Digest), status, c.Bundle, c.Legacy)
+		att := ""
+		if c.Attestations.Required {
+			att = " attestations: " + c.Attestations.String()
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s (bundle: %s, legacy: %s)%s\n", c.Name, short(c.Digest), status, c.Bundle, c.Legacy, att)
 	}
 	tw.Flush()
 }
@@ -157,6 +170,12 @@ func verifyAll(ctx context.Context, st store, roots []subject, pub crypto.Public
 		c := Check{Name: s.Name, Digest: s.Desc.Digest, Err: s.Err}
 		if c.Err == nil {
 			c.Legacy, c.Bundle = verifySubject(ctx, st, s.Desc.Digest, verifiers, o.formats)
+			refs, err := st.Referrers(ctx, s.Desc.Digest)
+			if err != nil {
+				c.Attestations = Verdict{Required: true, Problems: []string{err.Error()}}
+			} else {
+				c.Attestations = verifyAttestations(ctx, st, s.Desc.Digest, refs, verifiers, o.formats)
+			}
 		}
 		r.Checks = append(r.Checks, c)
 	}

@@ -100,11 +100,20 @@ func openMemo(ctx context.Context, req Request, hasVendor bool) *memo {
 	m.keys[checkVerify] = hex.EncodeToString(h.Sum(nil))
 
 	if hasVendor && !replacesWithDir(gomod) {
-		h := base(checkVendor)
-		if err := m.hashHeaders(h, abs); err == nil {
-			if err := m.hashTree(h, filepath.Join(abs, "vendor")); err == nil {
-				m.keys[checkVendor] = hex.EncodeToString(h.Sum(nil))
-			}
+		// The two walks are mostly system calls: one on another goroutine.
+		headers, tree := sha256.New(), sha256.New()
+		var headersErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			headersErr = m.hashHeaders(headers, abs)
+		}()
+		treeErr := m.hashTree(tree, filepath.Join(abs, "vendor"))
+		<-done
+		if headersErr == nil && treeErr == nil {
+			h := base(checkVendor)
+			fmt.Fprintf(h, "headers %x\nvendor %x\n", headers.Sum(nil), tree.Sum(nil))
+			m.keys[checkVendor] = hex.EncodeToString(h.Sum(nil))
 		}
 	}
 	return m

@@ -1,6 +1,7 @@
 // Package sigtag names the signature artifacts cosign and the OCI
 // referrers tag fallback attach to a manifest: the legacy signature tag
-// "sha256-<hex>.sig" and the referrers fallback tag "sha256-<hex>". In an
+// "sha256-<hex>.sig", the legacy attestation tag "sha256-<hex>.att" and the
+// referrers fallback tag "sha256-<hex>". In an
 // OCI layout these are the org.opencontainers.image.ref.name of the
 // index.json entries that hold a manifest's signatures, so the steps that
 // rewrite index.json can tell them from images and keep them.
@@ -27,6 +28,9 @@ const (
 	// Referrers is the referrers tag fallback index, tag "sha256-<hex>",
 	// which lists the manifests whose subject is sha256:<hex>.
 	Referrers
+	// Attestation is cosign's legacy attestation manifest, tag
+	// "sha256-<hex>.att" (DSSE envelopes of in-toto statements).
+	Attestation
 )
 
 func (k Kind) String() string {
@@ -35,6 +39,8 @@ func (k Kind) String() string {
 		return "legacy signature"
 	case Referrers:
 		return "referrers"
+	case Attestation:
+		return "legacy attestation"
 	}
 	return "none"
 }
@@ -42,11 +48,18 @@ func (k Kind) String() string {
 // RefName is the index.json annotation that names a manifest.
 const RefName = specsv1.AnnotationRefName
 
-const legacySuffix = ".sig"
+const (
+	legacySuffix      = ".sig"
+	attestationSuffix = ".att"
+)
 
 // Signature is the legacy cosign signature tag of the manifest h:
 // "sha256-<hex>.sig".
 func Signature(h v1.Hash) string { return Fallback(h) + legacySuffix }
+
+// AttestationTag is the legacy cosign attestation tag of the manifest h:
+// "sha256-<hex>.att".
+func AttestationTag(h v1.Hash) string { return Fallback(h) + attestationSuffix }
 
 // Fallback is the referrers tag fallback of the manifest h: "sha256-<hex>"
 // (the distribution spec's tag schema for registries without the
@@ -59,6 +72,8 @@ func Parse(tag string) (v1.Hash, Kind) {
 	kind := Referrers
 	if s, ok := strings.CutSuffix(tag, legacySuffix); ok {
 		tag, kind = s, Legacy
+	} else if s, ok := strings.CutSuffix(tag, attestationSuffix); ok {
+		tag, kind = s, Attestation
 	}
 	hex, ok := strings.CutPrefix(tag, "sha256-")
 	if !ok || !isHex(hex) {
@@ -106,3 +121,9 @@ func isHex(s string) bool {
 	}
 	return true
 }
+
+// PredicateType annotates a referrer manifest (and its descriptor in the
+// referrers list) whose one layer is an attestation predicate, e.g. an SPDX
+// SBOM: its in-toto predicate type. sign signs every such referrer of a
+// manifest it signs into an attestation with that predicate type.
+const PredicateType = "in-toto.io/predicate-type"

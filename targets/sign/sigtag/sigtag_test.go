@@ -21,6 +21,9 @@ func TestNames(t *testing.T) {
 	if got, want := sigtag.Signature(hA), "sha256-"+hexA+".sig"; got != want {
 		t.Errorf("Signature = %q, want %q", got, want)
 	}
+	if got, want := sigtag.AttestationTag(hA), "sha256-"+hexA+".att"; got != want {
+		t.Errorf("AttestationTag = %q, want %q", got, want)
+	}
 	if got, want := sigtag.Fallback(hA), "sha256-"+hexA; got != want {
 		t.Errorf("Fallback = %q, want %q", got, want)
 	}
@@ -34,7 +37,8 @@ func TestParse(t *testing.T) {
 	}{
 		{"sha256-" + hexA + ".sig", hA, sigtag.Legacy},
 		{"sha256-" + hexA, hA, sigtag.Referrers},
-		{"sha256-" + hexA + ".att", v1.Hash{}, sigtag.None}, // attestations are not signatures
+		{"sha256-" + hexA + ".att", hA, sigtag.Attestation},
+		{"sha256-" + hexA + ".sbom", v1.Hash{}, sigtag.None},
 		{"sha256-" + hexA[:63], v1.Hash{}, sigtag.None},
 		{"sha256-" + strings.ToUpper(hexA), v1.Hash{}, sigtag.None},
 		{"sha512-" + hexA, v1.Hash{}, sigtag.None},

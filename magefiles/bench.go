@@ -1,0 +1,257 @@
+//go:build mage
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/gantrybuild/gantry/targets/scaffold"
+)
+
+// Bench compares go build, gantry release and ko build on testdata/hello and on crane (a larger real CLI), cold, warm, after a one-line change and for a repeat push; prints medians and writes docs/bench-vs-ko.md (BENCH_RUNS runs, default 3).
+func Bench(ctx context.Context) error {
+	runs := 3
+	if v, ok := os.LookupEnv("BENCH_RUNS"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("BENCH_RUNS=%q is not a positive number", v)
+		}
+		runs = n
+	}
+	ko, err := exec.LookPath("ko")
+	if err != nil {
+		return fmt.Errorf("ko is not on PATH: GOBIN=$HOME/.cache/gantry-tools/bin go install github.com/google/ko@v0.18.1")
+	}
+	kitRoot, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "gantry-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	reg, stop, err := startRegistry(ctx, work)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	base := reg + "/base:v1"
+	if err := pushBase(base); err != nil {
+		return fmt.Errorf("pushing the base image: %w", err)
+	}
+	b := &bench{work: work, reg: reg, base: base, ko: ko, kit: kitRoot, runs: runs}
+	apps := []app{{name: "hello", src: filepath.Join(kitRoot, "testdata", "hello")}, {name: "crane"}}
+	for i := range apps {
+		if err := b.prepare(ctx, &apps[i]); err != nil {
+			return fmt.Errorf("preparing %s: %w", apps[i].name, err)
+		}
+	}
+	var rows []row
+	for _, a := range apps {
+		r, err := b.measure(ctx, a)
+		if err != nil {
+			return fmt.Errorf("%s: %w", a.name, err)
+		}
+		rows = append(rows, r...)
+	}
+	return report(rows, runs)
+}
+
+type bench struct {
+	work, reg, base, ko, kit string
+	runs                     int
+}
+
+// app is one program the benchmark builds, as a git repository that uses
+// Gantry from this checkout.
+type app struct {
+	name, src string
+	dir       string // the repository
+	gantry    string // its compiled magefile
+}
+
+func (b *bench) run(ctx context.Context, dir string, env []string, name string, args ...string) (time.Duration, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	d := time.Since(start)
+	if err != nil {
+		return 0, fmt.Errorf("%s %v in %s: %w\n%s", name, args, dir, err, out)
+	}
+	return d, nil
+}
+
+// prepare writes the app's repository: the example's sources, or a module
+// whose main is crane's; Gantry scaffolded in; committed.
+func (b *bench) prepare(ctx context.Context, a *app) error {
+	a.dir = filepath.Join(b.work, a.name)
+	if err := os.MkdirAll(a.dir, 0o755); err != nil {
+		return err
+	}
+	if a.src != "" {
+		if _, err := b.run(ctx, b.kit, nil, "cp", "-r", a.src+"/.", a.dir); err != nil {
+			return err
+		}
+		os.RemoveAll(filepath.Join(a.dir, "vendor"))
+	} else {
+		main := "package main\n\nimport (\n\t\"context\"\n\t\"os\"\n\n\t\"github.com/google/go-containerregistry/cmd/crane/cmd\"\n)\n\nfunc main() {\n\tif err := cmd.Root.ExecuteContext(context.Background()); err != nil {\n\t\tos.Exit(1)\n\t}\n}\n"
+		if err := os.WriteFile(filepath.Join(a.dir, "main.go"), []byte(main), 0o644); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(a.dir, "go.mod"), []byte("module example.com/crane\n\ngo 1.26.0\n\nrequire github.com/google/go-containerregistry v0.22.1\n"), 0o644); err != nil {
+			return err
+		}
+	}
+	kit, err := scaffold.Running(ctx, b.kit)
+	if err != nil {
+		return err
+	}
+	if err := scaffold.Init(ctx, a.dir, scaffold.WithKit(kit), scaffold.WithTemplate("none"), scaffold.WithOutput(io.Discard)); err != nil {
+		return err
+	}
+	git := []string{"GIT_AUTHOR_NAME=bench", "GIT_AUTHOR_EMAIL=bench@example.com", "GIT_COMMITTER_NAME=bench", "GIT_COMMITTER_EMAIL=bench@example.com"}
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-qm", "bench"}} {
+		if _, err := b.run(ctx, a.dir, git, "git", args...); err != nil {
+			return err
+		}
+	}
+	a.gantry = filepath.Join(b.work, a.name+"-gantry")
+	_, err = b.run(ctx, a.dir, nil, "go", "tool", "mage", "-compile", a.gantry)
+	return err
+}
+
+// tool is one way of building the app's image (or binaries).
+type tool struct {
+	name  string
+	cache string // its own GOCACHE
+	build func(push bool) (time.Duration, error)
+	clean func()
+}
+
+func (b *bench) tools(ctx context.Context, a app, run int) []*tool {
+	cache := func(t string) string { return filepath.Join(b.work, fmt.Sprintf("cache-%s-%s-%d", a.name, t, run)) }
+	gobuild := &tool{name: "go build", cache: cache("go")}
+	gobuild.build = func(bool) (time.Duration, error) {
+		start := time.Now()
+		errs := make(chan error, 2)
+		for _, arch := range []string{"amd64", "arm64"} {
+			go func() {
+				_, err := b.run(ctx, a.dir, []string{"GOCACHE=" + gobuild.cache, "CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + arch},
+					"go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(b.work, a.name+"-bin-"+arch), ".")
+				errs <- err
+			}()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				return 0, err
+			}
+		}
+		return time.Since(start), nil
+	}
+	gantry := &tool{name: "gantry", cache: cache("gantry")}
+	gantry.build = func(push bool) (time.Duration, error) {
+		env := []string{"GOCACHE=" + gantry.cache, "GANTRY_ALLOW_DIRTY=1", "GANTRY_BASE=" + b.base, "GANTRY_PROGRESS=quiet", "GANTRY_SBOM=0"}
+		if push {
+			env = append(env, "GANTRY_REPO="+b.reg+"/gantry-"+a.name)
+		}
+		return b.run(ctx, a.dir, env, a.gantry, "release")
+	}
+	gantry.clean = func() { os.RemoveAll(filepath.Join(a.dir, "dist")) }
+	kolayout := filepath.Join(b.work, a.name+"-ko-layout")
+	ko := &tool{name: "ko", cache: cache("ko")}
+	ko.build = func(push bool) (time.Duration, error) {
+		env := []string{"GOCACHE=" + ko.cache, "KO_DEFAULTBASEIMAGE=" + b.base, "KO_DOCKER_REPO=" + b.reg + "/ko-" + a.name}
+		args := []string{"build", "--bare", "--platform=linux/amd64,linux/arm64", "--sbom=none"}
+		if !push {
+			args = append(args, "--push=false", "--oci-layout-path="+kolayout)
+		}
+		return b.run(ctx, a.dir, env, b.ko, append(args, "./")...)
+	}
+	ko.clean = func() { os.RemoveAll(kolayout) }
+	return []*tool{gobuild, gantry, ko}
+}
+
+// row is one scenario's medians, by tool.
+type row struct {
+	app, scenario string
+	median        map[string]time.Duration
+}
+
+func (b *bench) measure(ctx context.Context, a app) ([]row, error) {
+	scenarios := []string{"cold", "warm no-op", "one-line change", "repeat release+push"}
+	samples := map[string]map[string][]time.Duration{}
+	for _, s := range scenarios {
+		samples[s] = map[string][]time.Duration{}
+	}
+	mainGo := filepath.Join(a.dir, "main.go")
+	orig, err := os.ReadFile(mainGo)
+	if err != nil {
+		return nil, err
+	}
+	defer os.WriteFile(mainGo, orig, 0o644)
+	for run := 0; run < b.runs; run++ {
+		fmt.Printf("%s: run %d of %d\n", a.name, run+1, b.runs)
+		tools := b.tools(ctx, a, run)
+		record := func(s string, push bool) error {
+			for _, t := range tools {
+				if push && t.name == "go build" {
+					continue
+				}
+				d, err := t.build(push)
+				if err != nil {
+					return err
+				}
+				samples[s][t.name] = append(samples[s][t.name], d)
+			}
+			return nil
+		}
+		for _, t := range tools {
+			os.RemoveAll(t.cache)
+			if t.clean != nil {
+				t.clean()
+			}
+		}
+		if err := record("cold", false); err != nil {
+			return nil, err
+		}
+		if err := record("warm no-op", false); err != nil {
+			return nil, err
+		}
+		edit := append(bytes.Clone(orig), fmt.Sprintf("\n// bench edit %d\nvar benchEdit = %d\n", run, run)...)
+		if err := os.WriteFile(mainGo, edit, 0o644); err != nil {
+			return nil, err
+		}
+		if err := record("one-line change", false); err != nil {
+			return nil, err
+		}
+		// A first push, then the measured repeat with nothing changed.
+		for _, t := range tools[1:] {
+			if _, err := t.build(true); err != nil {
+				return nil, err
+			}
+		}
+		if err := record("repeat release+push", true); err != nil {
+			return nil, err
+		}
+	}
+	var rows []row
+	for _, s := range scenarios {
+		r := row{app: a.name, scenario: s, median: map[string]time.Duration{}}
+		for t, ds := range samples[s] {
+			r.median[t] = median(ds)
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}

@@ -1,0 +1,178 @@
+//go:build mage
+
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// benchReport is where Bench writes its table; docs/benchmarks.md holds the
+// Go benchmarks of the engine packages.
+const benchReport = "docs/bench-vs-ko.md"
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func ratio(a, b time.Duration) string {
+	if a == 0 || b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", float64(a)/float64(b))
+}
+
+func secs(d time.Duration) string {
+	if d == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f s", d.Seconds())
+}
+
+func report(rows []row, runs int) error {
+	var md bytes.Buffer
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "app\tscenario\tgo build\tgantry\tko\tgantry/go build\tgantry/ko\tko/gantry")
+	md.WriteString("| app | scenario | go build | gantry | ko | gantry/go build | gantry/ko | ko/gantry |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, r := range rows {
+		g, gt, k := r.median["go build"], r.median["gantry"], r.median["ko"]
+		cells := []string{r.app, r.scenario, secs(g), secs(gt), secs(k), ratio(gt, g), ratio(gt, k), ratio(k, gt)}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+		fmt.Fprintf(&md, "| %s |\n", strings.Join(cells, " | "))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var doc bytes.Buffer
+	fmt.Fprintf(&doc, "# Gantry, go build and ko\n\n<!-- Written by `go tool mage bench`; the engine's Go benchmarks are in benchmarks.md. -->\n\n")
+	fmt.Fprintf(&doc, "Medians of %d run(s), wall time, measured %s on: %s.\n\n", runs, time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
+	doc.WriteString("- **go build**: `CGO_ENABLED=0 go build -trimpath -ldflags='-s -w'` for linux/amd64 and linux/arm64, both at once (binaries only, no image).\n")
+	doc.WriteString("- **gantry**: the app's compiled magefile, `release` into an OCI layout (vendor check, compile, layout, index; SBOMs off with `GANTRY_SBOM=0`, as ko's `--sbom=none`); `repeat release+push` adds `GANTRY_REPO`.\n")
+	doc.WriteString("- **ko**: `ko build --bare --platform=linux/amd64,linux/arm64 --sbom=none` into an OCI layout (`--push=false --oci-layout-path`), or pushed.\n")
+	doc.WriteString("- Same base image for gantry and ko, served by a local registry (distribution); pushes go to it too.\n")
+	doc.WriteString("- **cold**: empty `GOCACHE` (each tool its own) and no previous output; **warm no-op**: the same again; **one-line change**: a line appended to main.go; **repeat release+push**: a second push with nothing changed. The module cache is warm throughout.\n")
+	doc.WriteString("- Apps: `hello` (testdata/hello, a small program) and `crane` (go-containerregistry's CLI v0.22.1, a larger real program).\n\n")
+	doc.Write(md.Bytes())
+	if err := os.WriteFile(benchReport, doc.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s\n", benchReport)
+	return nil
+}
+
+// machine describes where the benchmark ran.
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				cpu = strings.TrimSpace(l[strings.Index(l, ":")+1:])
+				break
+			}
+		}
+	}
+	ko := "ko ?"
+	if out, err := exec.Command("ko", "version").Output(); err == nil {
+		ko = "ko " + strings.TrimSpace(string(out))
+	}
+	load := ""
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		load = ", load average " + strings.Join(strings.Fields(string(b))[:3], " ") + " when it finished"
+	}
+	return fmt.Sprintf("%s/%s, %d CPUs (%s), %s, %s%s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpu, runtime.Version(), ko, load)
+}
+
+// startRegistry runs the distribution registry on a free loopback port.
+func startRegistry(ctx context.Context, work string) (string, func(), error) {
+	bin, err := exec.LookPath("registry")
+	if err != nil {
+		return "", nil, fmt.Errorf("registry is not on PATH: .ci/run installs it")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cfg := filepath.Join(work, "registry.yml")
+	body := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", filepath.Join(work, "registry"), addr)
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		return "", nil, err
+	}
+	cmd := exec.CommandContext(ctx, bin, "serve", cfg)
+	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { cmd.Process.Kill(); cmd.Wait() }
+	for range 100 {
+		if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
+			resp.Body.Close()
+			return addr, stop, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	return "", nil, fmt.Errorf("registry on %s did not start", addr)
+}
+
+// pushBase pushes a small two-platform base image (a passwd file) to ref.
+func pushBase(ref string) error {
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	passwd := []byte("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n")
+	tw.WriteHeader(&tar.Header{Name: "etc/passwd", Mode: 0o644, Size: int64(len(passwd)), ModTime: time.Unix(0, 0)})
+	tw.Write(passwd)
+	tw.Close()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer.Bytes())), nil })
+	if err != nil {
+		return err
+	}
+	idx := v1.ImageIndex(empty.Index)
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := mutate.AppendLayers(empty.Image, l)
+		if err != nil {
+			return err
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return err
+		}
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture = "linux", arch
+		if img, err = mutate.ConfigFile(img, cf); err != nil {
+			return err
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		return err
+	}
+	return remote.WriteIndex(r, idx)
+}

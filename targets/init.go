@@ -1,0 +1,31 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/gantrybuild/gantry/targets/config"
+	"github.com/gantrybuild/gantry/targets/scaffold"
+)
+
+// Init sets up Gantry in the Go module at <dir>: writes magefiles/magefile.go, the CI pipeline GANTRY_TEMPLATE names (github, github-split, gitlab, gitlab-split, none) and, with GANTRY_INIT_DOCKERFILE=1, a Dockerfile; adds the mage tool and Gantry to go.mod; replaces no file unless GANTRY_INIT_FORCE=1.
+func Init(ctx context.Context, dir string) error {
+	s, err := config.LoadScaffold(config.OSEnv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	opts := scaffold.Options(s)
+	if s.Kit == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		kit, err := scaffold.Running(ctx, wd)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, scaffold.WithKit(kit))
+	}
+	return scaffold.Init(ctx, dir, opts...)
+}
