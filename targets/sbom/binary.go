@@ -2,11 +2,13 @@ package sbom
 
 import (
 	"archive/tar"
-	"bytes"
+	"crypto/sha256"
 	"debug/buildinfo"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -64,15 +66,35 @@ func binaryInLayer(l v1.Layer) (Binary, error) {
 		if h.Typeflag != tar.TypeReg || h.Mode&0o111 == 0 || h.Size < 4 || h.Size > maxBinary {
 			continue
 		}
-		data, err := io.ReadAll(tr)
+		info, sum, err := readBuildInfo(tr)
 		if err != nil {
 			return Binary{}, fmt.Errorf("reading %s: %w", h.Name, err)
 		}
-		info, err := buildinfo.Read(bytes.NewReader(data))
-		if err != nil {
+		if info == nil {
 			continue // not a Go binary
 		}
-		sum, _, _ := v1.SHA256(bytes.NewReader(data))
 		return Binary{Path: path.Clean("/" + h.Name), Size: h.Size, SHA256: sum, Info: info}, nil
 	}
+}
+
+// readBuildInfo spools a tar entry to a temporary file (so memory does not
+// grow with the binary) while hashing it, and reads its Go build info; a nil
+// info means the file is not a Go binary.
+func readBuildInfo(r io.Reader) (*buildinfo.BuildInfo, v1.Hash, error) {
+	f, err := os.CreateTemp("", "gantry-sbom-*")
+	if err != nil {
+		return nil, v1.Hash{}, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(f, h), r); err != nil {
+		return nil, v1.Hash{}, err
+	}
+	sum := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+	info, err := buildinfo.Read(f)
+	if err != nil {
+		return nil, sum, nil
+	}
+	return info, sum, nil
 }
