@@ -3,10 +3,6 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,34 +140,8 @@ func runBinary(t testing.TB, img v1.Image, path string, emulator string) string 
 	return string(out)
 }
 
-// snapshot hashes every file under dir with its mtime, to prove a step
-// changed nothing.
+// snapshot hashes every file under dir, to prove a step changed nothing.
 func snapshot(t testing.TB, dir string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		h := sha256.New()
-		if _, err := io.Copy(h, f); err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out[rel] = hex.EncodeToString(h.Sum(nil)) + " " + info.ModTime().String()
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return ocitest.Snapshot(t, dir)
 }

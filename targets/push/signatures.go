@@ -98,27 +98,15 @@ func imageBlobs(img v1.Image) ([]blob, error) {
 
 // signatureBlobs lists every signature blob of a source once.
 func (s *source) signatureBlobs() []blob {
-	seen := map[v1.Hash]bool{}
-	var out []blob
+	var groups [][]blob
 	for _, sig := range s.signatures {
-		for _, b := range sig.blobs {
-			if !seen[b.desc.Digest] {
-				seen[b.desc.Digest] = true
-				out = append(out, b)
-			}
-		}
+		groups = append(groups, sig.blobs)
 	}
-	return out
+	return uniqueBlobs(groups)
 }
 
 // signatureBytes is what the signature blobs weigh.
-func (s *source) signatureBytes() int64 {
-	var n int64
-	for _, b := range s.signatureBlobs() {
-		n += b.desc.Size
-	}
-	return n
-}
+func (s *source) signatureBytes() int64 { return totalSize(s.signatureBlobs()) }
 
 // pushSignatures uploads the signatures of each target after its image is
 // complete and before any tag moves: their blobs, the referrer manifests by

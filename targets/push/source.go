@@ -161,10 +161,19 @@ func readPlatform(store *ocidir.Dir, d v1.Descriptor) (platformImage, error) {
 
 // allBlobs lists every blob once (platforms may share a base layer).
 func (s *source) allBlobs() []blob {
+	var groups [][]blob
+	for _, p := range s.platforms {
+		groups = append(groups, p.blobs)
+	}
+	return uniqueBlobs(groups)
+}
+
+// uniqueBlobs flattens groups of blobs, keeping the first of each digest.
+func uniqueBlobs(groups [][]blob) []blob {
 	seen := map[v1.Hash]bool{}
 	var out []blob
-	for _, p := range s.platforms {
-		for _, b := range p.blobs {
+	for _, g := range groups {
+		for _, b := range g {
 			if !seen[b.desc.Digest] {
 				seen[b.desc.Digest] = true
 				out = append(out, b)
@@ -174,14 +183,17 @@ func (s *source) allBlobs() []blob {
 	return out
 }
 
-// blobBytes is what the image's blobs weigh (each once).
-func (s *source) blobBytes() int64 {
+// totalSize is what blobs weigh.
+func totalSize(blobs []blob) int64 {
 	var n int64
-	for _, b := range s.allBlobs() {
+	for _, b := range blobs {
 		n += b.desc.Size
 	}
 	return n
 }
+
+// blobBytes is what the image's blobs weigh (each once).
+func (s *source) blobBytes() int64 { return totalSize(s.allBlobs()) }
 
 // size is what the image weighs: its blobs (each once) and manifests.
 func (s *source) size() int64 {

@@ -9,12 +9,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
-	"io/fs"
+	"github.com/gantrybuild/gantry/targets/internal/ocitest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,36 +103,10 @@ type liarSigner struct {
 
 func (l liarSigner) PublicKey() crypto.PublicKey { return l.claimed }
 
-// snapshot hashes every file under dir with its mode and mtime, to prove a
-// step changed nothing.
+// snapshot hashes every file under dir, to prove a step changed nothing.
 func snapshot(t testing.TB, dir string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		h := sha256.New()
-		if _, err := io.Copy(h, f); err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out[rel] = hex.EncodeToString(h.Sum(nil)) + " " + info.Mode().String() + " " + info.ModTime().String()
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return ocitest.Snapshot(t, dir)
 }
 
 func readIndexJSON(t testing.TB, dir string) *v1.IndexManifest {
