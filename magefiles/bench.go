@@ -5,18 +5,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gantrybuild/gantry/targets/scaffold"
 )
 
-// Bench compares go build, gantry release and ko build on testdata/hello and on crane (a larger real CLI), cold, warm, after a one-line change and for a repeat push; prints medians and writes docs/bench-vs-ko.md (BENCH_RUNS runs, default 3).
+// Bench compares go build, gantry release and ko build on testdata/hello, crane and gopls (larger real CLIs), cold, warm, after a one-line change and for a repeat push; prints medians and writes docs/bench-vs-ko.md (BENCH_RUNS runs, default 3; BENCH_APPS=crane,gopls and BENCH_COLD=0 narrow a run, which then only prints).
 func Bench(ctx context.Context) error {
 	runs := 3
 	if v, ok := os.LookupEnv("BENCH_RUNS"); ok {
@@ -48,8 +51,21 @@ func Bench(ctx context.Context) error {
 	if err := pushBase(base); err != nil {
 		return fmt.Errorf("pushing the base image: %w", err)
 	}
-	b := &bench{work: work, reg: reg, base: base, ko: ko, kit: kitRoot, runs: runs}
-	apps := []app{{name: "hello", src: filepath.Join(kitRoot, "testdata", "hello")}, {name: "crane"}}
+	b := &bench{work: work, reg: reg, base: base, ko: ko, kit: kitRoot, runs: runs, cold: os.Getenv("BENCH_COLD") != "0"}
+	var apps []app
+	all := []app{
+		{name: "hello", src: filepath.Join(kitRoot, "testdata", "hello")},
+		{name: "crane"},
+		{name: "gopls", module: "golang.org/x/tools/gopls@v0.23.0"},
+	}
+	for _, a := range all {
+		if only := os.Getenv("BENCH_APPS"); only == "" || slices.Contains(strings.Split(only, ","), a.name) {
+			apps = append(apps, a)
+		}
+	}
+	if len(apps) == 0 {
+		return fmt.Errorf("BENCH_APPS=%q names no app: use hello, crane, gopls, comma-separated", os.Getenv("BENCH_APPS"))
+	}
 	for i := range apps {
 		if err := b.prepare(ctx, &apps[i]); err != nil {
 			return fmt.Errorf("preparing %s: %w", apps[i].name, err)
@@ -63,18 +79,21 @@ func Bench(ctx context.Context) error {
 		}
 		rows = append(rows, r...)
 	}
-	return report(rows, runs)
+	// Only a full run (both apps, cold included) replaces the report in docs/.
+	return report(rows, runs, b.cold && len(apps) == len(all))
 }
 
 type bench struct {
 	work, reg, base, ko, kit string
 	runs                     int
+	cold                     bool // measure cold builds; BENCH_COLD=0 warms up once, unmeasured, and shares caches across runs
 }
 
 // app is one program the benchmark builds, as a git repository that uses
 // Gantry from this checkout.
 type app struct {
 	name, src string
+	module    string // module@version whose root package is the app, copied from the module cache
 	dir       string // the repository
 	gantry    string // its compiled magefile
 }
@@ -99,8 +118,19 @@ func (b *bench) prepare(ctx context.Context, a *app) error {
 	if err := os.MkdirAll(a.dir, 0o755); err != nil {
 		return err
 	}
+	if a.module != "" {
+		out, err := exec.CommandContext(ctx, "go", "mod", "download", "-json", a.module).Output()
+		var m struct{ Dir string }
+		if err != nil || json.Unmarshal(out, &m) != nil || m.Dir == "" {
+			return fmt.Errorf("go mod download %s: %v: needs the Go module proxy once", a.module, err)
+		}
+		a.src = m.Dir
+	}
 	if a.src != "" {
 		if _, err := b.run(ctx, b.kit, nil, "cp", "-r", a.src+"/.", a.dir); err != nil {
+			return err
+		}
+		if _, err := b.run(ctx, b.kit, nil, "chmod", "-R", "u+w", a.dir); err != nil {
 			return err
 		}
 		os.RemoveAll(filepath.Join(a.dir, "vendor"))
@@ -141,6 +171,9 @@ type tool struct {
 
 func (b *bench) tools(ctx context.Context, a app, run int) []*tool {
 	cache := func(t string) string { return filepath.Join(b.work, fmt.Sprintf("cache-%s-%s-%d", a.name, t, run)) }
+	if !b.cold {
+		cache = func(t string) string { return filepath.Join(b.work, fmt.Sprintf("cache-%s-%s", a.name, t)) }
+	}
 	gobuild := &tool{name: "go build", cache: cache("go")}
 	gobuild.build = func(bool) (time.Duration, error) {
 		start := time.Now()
@@ -216,14 +249,24 @@ func (b *bench) measure(ctx context.Context, a app) ([]row, error) {
 			}
 			return nil
 		}
-		for _, t := range tools {
-			os.RemoveAll(t.cache)
-			if t.clean != nil {
-				t.clean()
+		if b.cold {
+			for _, t := range tools {
+				os.RemoveAll(t.cache)
+				if t.clean != nil {
+					t.clean()
+				}
 			}
-		}
-		if err := record("cold", false); err != nil {
+			if err := record("cold", false); err != nil {
+				return nil, err
+			}
+		} else if err := os.WriteFile(mainGo, orig, 0o644); err != nil {
 			return nil, err
+		} else {
+			for _, t := range tools { // warm up, unmeasured
+				if _, err := t.build(false); err != nil {
+					return nil, err
+				}
+			}
 		}
 		if err := record("warm no-op", false); err != nil {
 			return nil, err
@@ -247,6 +290,9 @@ func (b *bench) measure(ctx context.Context, a app) ([]row, error) {
 	}
 	var rows []row
 	for _, s := range scenarios {
+		if len(samples[s]) == 0 {
+			continue
+		}
 		r := row{app: a.name, scenario: s, median: map[string]time.Duration{}}
 		for t, ds := range samples[s] {
 			r.median[t] = median(ds)

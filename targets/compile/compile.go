@@ -45,6 +45,13 @@ type Request struct {
 	Env       []string          // base environment; nil means os.Environ()
 	Jobs      int               // max parallel builds; <= 0 means runtime.NumCPU()
 	Log       io.Writer         // one progress line per platform; nil means discard
+
+	// StampDir keeps a record of each binary's inputs, so that a later Run
+	// with nothing changed skips go build (see shortcut); "" always runs
+	// go build. Exclude lists directories under Dir that the build does not
+	// read and that change between runs (the output root, e.g. dist).
+	StampDir string
+	Exclude  []string
 }
 
 // Binary is one built executable.
@@ -71,9 +78,11 @@ func Run(ctx context.Context, req Request) ([]Binary, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkEnvGOFLAGS(ctx, req); err != nil {
+	vars, err := checkEnvGOFLAGS(ctx, req)
+	if err != nil {
 		return nil, err
 	}
+	sc := newShortcut(req, vars)
 	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating output directory: %w", err)
 	}
@@ -83,13 +92,25 @@ func Run(ctx context.Context, req Request) ([]Binary, error) {
 	g.SetLimit(req.Jobs)
 	bins := make([]Binary, len(req.Platforms))
 	errs := make([]error, len(req.Platforms))
+	keys := make([]string, len(req.Platforms))
 	for i, p := range req.Platforms {
 		g.Go(func() error {
-			bins[i], errs[i] = build(ctx, req, p, log)
+			bins[i], keys[i], errs[i] = build(ctx, req, p, sc, log)
 			return nil
 		})
 	}
 	_ = g.Wait()
+	if sc != nil {
+		built := map[string]string{}
+		for i, b := range bins {
+			if errs[i] == nil && keys[i] != "" {
+				built[b.Path] = keys[i]
+			}
+		}
+		if err := sc.record(built); err != nil {
+			fmt.Fprintf(log, "compile: %v (the next run will call go build)\n", err)
+		}
+	}
 
 	var built []Binary
 	for i, b := range bins {
@@ -100,18 +121,29 @@ func Run(ctx context.Context, req Request) ([]Binary, error) {
 	return built, errors.Join(errs...)
 }
 
-// build runs go build for one platform.
-func build(ctx context.Context, req Request, p v1.Platform, log io.Writer) (Binary, error) {
+// build runs go build for one platform, unless the shortcut vouches for
+// the binary already there. key is the shortcut's key of a binary go build
+// wrote ("" when the shortcut is off or skipped the build).
+func build(ctx context.Context, req Request, p v1.Platform, sc *shortcut, log io.Writer) (bin Binary, key string, err error) {
 	out := filepath.Join(req.OutDir, req.Name+"_"+platform.FileSuffix(p))
 	args, err := Args(req, out)
 	if err != nil {
-		return Binary{}, err
+		return Binary{}, "", err
+	}
+	env := Env(req.Env, p)
+	if sc != nil {
+		key = sc.key(args, env)
+		if sc.upToDate(out, key) {
+			fmt.Fprintf(log, "compile: %s for %s -> %s (up to date: no input changed since it was built)\n", req.Package, platform.String(p), out)
+			return Binary{Platform: p, Path: out}, "", nil
+		}
+		sc.forget(out)
 	}
 	start := time.Now()
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, req.GoBin, args...)
 	cmd.Dir = req.Dir
-	cmd.Env = Env(req.Env, p)
+	cmd.Env = env
 	cmd.Stdout = &stderr // go build prints nothing on stdout unless -json or -x is in GOFLAGS
 	cmd.Stderr = &stderr
 	// Interrupt first so go build removes its $WORK directory.
@@ -128,12 +160,12 @@ func build(ctx context.Context, req Request, p v1.Platform, log io.Writer) (Bina
 			err = context.Cause(ctx)
 		}
 		if msg := strings.TrimSpace(stderr.String()); msg != "" {
-			return Binary{}, fmt.Errorf("compiling %s for %s: %w\n%s", req.Package, platform.String(p), err, msg)
+			return Binary{}, "", fmt.Errorf("compiling %s for %s: %w\n%s", req.Package, platform.String(p), err, msg)
 		}
-		return Binary{}, fmt.Errorf("compiling %s for %s: %w", req.Package, platform.String(p), err)
+		return Binary{}, "", fmt.Errorf("compiling %s for %s: %w", req.Package, platform.String(p), err)
 	}
 	fmt.Fprintf(log, "compile: %s for %s -> %s (%s)\n", req.Package, platform.String(p), out, since(start))
-	return Binary{Platform: p, Path: out}, nil
+	return Binary{Platform: p, Path: out}, key, nil
 }
 
 // normalize applies Request's defaults and validates it, so the rest of the
@@ -195,19 +227,19 @@ func normalize(req Request) (Request, error) {
 // checkEnvGOFLAGS checks GOFLAGS as the go command will see it, which
 // includes a value set with go env -w, at the cost of one `go env` run per
 // process.
-func checkEnvGOFLAGS(ctx context.Context, req Request) error {
+func checkEnvGOFLAGS(ctx context.Context, req Request) (goenv.Vars, error) {
 	vars, err := goenv.Read(ctx, req.GoBin, req.Dir, req.Env)
 	if err != nil {
-		return err
+		return vars, err
 	}
 	if err := CheckGOFLAGS(vars.GOFLAGS); err != nil {
 		where := "GOFLAGS in the environment"
 		if lookup(req.Env, "GOFLAGS") == "" {
 			where = "GOFLAGS set with go env -w (go env -u GOFLAGS removes it)"
 		}
-		return fmt.Errorf("%s cannot be used for a reproducible build:\n%w", where, err)
+		return vars, fmt.Errorf("%s cannot be used for a reproducible build:\n%w", where, err)
 	}
-	return nil
+	return vars, nil
 }
 
 func lookup(env []string, key string) string {

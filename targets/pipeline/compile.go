@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -100,6 +101,8 @@ func (b *Build) compile(ctx context.Context, only []v1.Platform, log io.Writer) 
 			Env:       b.env(),
 			Jobs:      b.Config.Jobs,
 			Log:       log,
+			StampDir:  filepath.Join(b.cacheDir(), "compile"),
+			Exclude:   []string{b.Config.Out},
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("image %s: %w", t.Name, err))

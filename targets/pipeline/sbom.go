@@ -35,6 +35,7 @@ func (b *Build) SBOM(ctx context.Context) error {
 			sbom.WithName(t.Name), sbom.WithOutDir(b.SBOMDir()), sbom.WithFormat(format),
 			sbom.WithProvenance(!sc.NoProvenance), sbom.WithLog(b.opts.Log),
 			sbom.WithConfig(buildConfig(b.Config.Compression, t)),
+			sbom.WithCacheDir(filepath.Join(b.cacheDir(), "sbom")),
 		}
 		vendor := ""
 		if t.Vendor {

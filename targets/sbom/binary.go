@@ -5,11 +5,14 @@ import (
 	"crypto/sha256"
 	"debug/buildinfo"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
+	"path/filepath"
+	"runtime/debug"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -31,13 +34,13 @@ type Binary struct {
 
 // findBinary returns the first Go binary, searching the image's layers from
 // the top (Gantry's application layer) down.
-func findBinary(img v1.Image) (Binary, error) {
+func (o *options) findBinary(img v1.Image) (Binary, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return Binary{}, err
 	}
 	for i := len(layers) - 1; i >= 0; i-- {
-		b, err := binaryInLayer(layers[i])
+		b, err := o.cachedBinaryInLayer(layers[i])
 		if err == nil {
 			return b, nil
 		}
@@ -46,6 +49,76 @@ func findBinary(img v1.Image) (Binary, error) {
 		}
 	}
 	return Binary{}, errNoBinary
+}
+
+// cachedLayer is what the cache keeps of one layer: its Go binary, or None.
+type cachedLayer struct {
+	None      bool   `json:"none,omitempty"`
+	Path      string `json:"path,omitempty"`
+	Size      int64  `json:"size,omitempty"`
+	SHA256    string `json:"sha256,omitempty"`
+	GoVersion string `json:"goVersion,omitempty"` // not in BuildInfo.String()
+	BuildInfo string `json:"buildinfo,omitempty"` // debug.BuildInfo.String()
+}
+
+// cachedBinaryInLayer is binaryInLayer, answered from the cache directory
+// when the layer (content-addressed, so its answer never changes) was read
+// before. A cache entry that cannot be read is ignored and rewritten.
+func (o *options) cachedBinaryInLayer(l v1.Layer) (Binary, error) {
+	if o.cacheDir == "" {
+		return binaryInLayer(l)
+	}
+	dig, err := l.Digest()
+	if err != nil {
+		return Binary{}, err
+	}
+	file := filepath.Join(o.cacheDir, "layer-"+dig.Algorithm+"-"+dig.Hex+".json")
+	if b, err := readCachedLayer(file); err == nil {
+		return b, nil
+	} else if errors.Is(err, errNoBinary) {
+		return Binary{}, err
+	}
+	b, err := binaryInLayer(l)
+	var c cachedLayer
+	switch {
+	case errors.Is(err, errNoBinary):
+		c.None = true
+	case err != nil:
+		return Binary{}, err
+	default:
+		c = cachedLayer{Path: b.Path, Size: b.Size, SHA256: b.SHA256.String(), GoVersion: b.Info.GoVersion, BuildInfo: b.Info.String()}
+	}
+	if data, jerr := json.Marshal(c); jerr == nil && os.MkdirAll(o.cacheDir, 0o755) == nil {
+		tmp := file + ".tmp"
+		if os.WriteFile(tmp, data, 0o644) == nil {
+			os.Rename(tmp, file) // best effort: a failure means reading the layer again next time
+		}
+	}
+	return b, err
+}
+
+func readCachedLayer(file string) (Binary, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return Binary{}, err
+	}
+	var c cachedLayer
+	if err := json.Unmarshal(data, &c); err != nil {
+		return Binary{}, err
+	}
+	if c.None {
+		return Binary{}, errNoBinary
+	}
+	sum, err := v1.NewHash(c.SHA256)
+	if err != nil {
+		return Binary{}, err
+	}
+	info, err := debug.ParseBuildInfo(c.BuildInfo)
+	if err != nil {
+		return Binary{}, err
+	}
+	info.GoVersion = c.GoVersion
+	return Binary{Path: c.Path, Size: c.Size, SHA256: sum, Info: info}, nil
 }
 
 func binaryInLayer(l v1.Layer) (Binary, error) {

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,12 +73,44 @@ func snapshot(t *testing.T, dirs ...string) map[string]string {
 func TestLayoutDeterministic(t *testing.T) {
 	b, dir := buildHello(t, nil)
 	ocitest.ValidateLayout(t, dir)
-	before := snapshot(t, dir, b.SBOMDir())
+	before, documents := snapshot(t, dir, b.SBOMDir()), snapshot(t, b.SBOMDir())
 	if err := b.SBOM(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(before, snapshot(t, dir, b.SBOMDir())); diff != "" {
 		t.Errorf("a second sbom changed the output (-before +after):\n%s", diff)
+	}
+
+	// The second run answered from the cache of layers already read: an
+	// entry edited behind its back shows in the documents, and removing
+	// the cache gives the first run's documents again.
+	entries, _ := filepath.Glob(filepath.Join(filepath.Dir(filepath.Dir(dir)), "cache", "sbom", "layer-*.json"))
+	edited := 0
+	for _, e := range entries {
+		data, err := os.ReadFile(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte("golang.org/x/mod")) {
+			os.WriteFile(e, bytes.ReplaceAll(data, []byte("golang.org/x/mod"), []byte("example.com/edited")), 0o644)
+			edited++
+		}
+	}
+	if edited != 2 {
+		t.Fatalf("cache entries naming golang.org/x/mod: %d of %v, want one per platform", edited, entries)
+	}
+	if err := b.SBOM(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fmt.Sprint(snapshot(t, b.SBOMDir())), "example.com/edited") {
+		t.Error("the sbom step did not use its cache of layers")
+	}
+	os.RemoveAll(filepath.Join(filepath.Dir(filepath.Dir(dir)), "cache", "sbom"))
+	if err := b.SBOM(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(documents, snapshot(t, b.SBOMDir())); diff != "" {
+		t.Errorf("without its cache the sbom step wrote other documents (-first +now):\n%s", diff)
 	}
 	kinds := map[string]int{}
 	for _, e := range readIndex(t, dir).Manifests {

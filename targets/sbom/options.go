@@ -41,6 +41,7 @@ type options struct {
 	licenses   *licenseDetector
 	config     map[string]string
 	log        io.Writer
+	cacheDir   string // findBinary's answers by layer digest; "" reads every layer
 }
 
 func makeOptions(opts []Option) (*options, error) {
@@ -51,6 +52,13 @@ func makeOptions(opts []Option) (*options, error) {
 		}
 	}
 	return o, nil
+}
+
+// WithCacheDir keeps what was found in each layer (the Go binary's path,
+// digest and build info) in dir, by the layer's digest, so that a layer
+// already described is not decompressed again.
+func WithCacheDir(dir string) Option {
+	return func(o *options) error { o.cacheDir = dir; return nil }
 }
 
 // WithName sets the image name the documents describe (default: the

@@ -215,7 +215,7 @@ func (o *options) describeImage(d *ocidir.Dir, desc v1.Descriptor, p *v1.Platfor
 	} else if cp := cf.Platform(); cp != nil {
 		out.Platform = *cp
 	}
-	if out.Binary, err = findBinary(img); err != nil {
+	if out.Binary, err = o.findBinary(img); err != nil {
 		return Image{}, fmt.Errorf("finding the Go binary: %w", err)
 	}
 	out.Licenses = o.detectLicenses(out.Binary)

@@ -25,6 +25,13 @@ type Vars struct {
 	GOROOT     string
 	GOVERSION  string
 	GOMODCACHE string
+	GOTOOLDIR  string
+	GOWORK     string
+
+	// Build holds every setting read that can change what go build
+	// produces (the ones above and GOEXPERIMENT, architecture levels set
+	// with go env -w, …), by name.
+	Build map[string]string
 }
 
 // Toolchain identifies the toolchain: its version and root.
@@ -84,7 +91,8 @@ func Read(ctx context.Context, goBin, dir string, env []string) (Vars, error) {
 
 func run(ctx context.Context, goBin, dir string, env []string) (Vars, error) {
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, goBin, "env", "-json", "GOFLAGS", "GOROOT", "GOVERSION", "GOMODCACHE")
+	names := append([]string{"GOFLAGS", "GOROOT", "GOVERSION", "GOMODCACHE", "GOTOOLDIR", "GOWORK", "GOEXPERIMENT", "GOFIPS140", "GOTOOLCHAIN", "GOENV"}, platform.LevelVars()...)
+	cmd := exec.CommandContext(ctx, goBin, append([]string{"env", "-json"}, names...)...)
 	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stderr = &stderr
@@ -94,6 +102,9 @@ func run(ctx context.Context, goBin, dir string, env []string) (Vars, error) {
 	}
 	var v Vars
 	if err := json.Unmarshal(out, &v); err != nil {
+		return Vars{}, fmt.Errorf("reading the go command's settings with %s env -json: %w", goBin, err)
+	}
+	if err := json.Unmarshal(out, &v.Build); err != nil {
 		return Vars{}, fmt.Errorf("reading the go command's settings with %s env -json: %w", goBin, err)
 	}
 	if v.GOROOT == "" {
