@@ -3,10 +3,12 @@ package push
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -139,11 +141,18 @@ func (s *session) pushSignatures(ctx context.Context, targets []*target, o *opti
 				o.progress.Event(Event{Kind: EventManifest, Image: t.src.img.Name, Repo: t.key, Digest: d.Digest, Size: d.Size})
 			}
 			if sig.image != nil {
-				d, err := partial.Descriptor(sig.image)
+				img, err := s.mergeLegacy(ctx, t.repo.Tag(sig.tag), sig.image)
+				if err != nil {
+					return fmt.Errorf("pushing %s to %s: merging signature %s with the registry's: %w", t.src.img.Name, t.repo, sig.tag, err)
+				}
+				if img == nil {
+					continue // the registry has every signature already
+				}
+				d, err := partial.Descriptor(img)
 				if err != nil {
 					return err
 				}
-				if err := s.put(ctx, t.repo.Tag(sig.tag), sig.image); err != nil {
+				if err := s.put(ctx, t.repo.Tag(sig.tag), img); err != nil {
 					return fmt.Errorf("pushing %s to %s: putting signature %s: %w", t.src.img.Name, t.repo, sig.tag, err)
 				}
 				s.count(st, func(st *Stats) { st.Manifests++ })
@@ -152,6 +161,74 @@ func (s *session) pushSignatures(ctx context.Context, targets []*target, o *opti
 		}
 	}
 	return nil
+}
+
+// mergeLegacy returns the legacy signature (or attestation) manifest to
+// put under tag: ours when the tag is free; nil when the registry's already
+// holds every one of our signatures (an unchanged repeat push, or a second
+// signer's push that merged ours); else the registry's with our missing
+// signatures appended, as cosign does, so that another signer's signatures
+// are kept, not replaced. The appended layers were uploaded with the other
+// signature blobs; the merged config is uploaded here.
+func (s *session) mergeLegacy(ctx context.Context, tag name.Tag, ours v1.Image) (v1.Image, error) {
+	cur, err := s.head(ctx, tag)
+	if err != nil || cur == nil {
+		return ours, err
+	}
+	want, err := ours.Digest()
+	if err != nil {
+		return nil, err
+	}
+	if cur.Digest == want {
+		return nil, nil
+	}
+	rd, err := s.get(ctx, tag)
+	if err != nil {
+		return nil, err
+	}
+	theirs, err := rd.Image()
+	if err != nil {
+		return nil, err
+	}
+	tm, err := theirs.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	om, err := ours.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	if len(tm.Layers) == 0 || tm.Config.MediaType != om.Config.MediaType {
+		return ours, nil // not a signature manifest we can add to: replace it
+	}
+	var adds []mutate.Addendum
+	for _, l := range om.Layers {
+		// Every signer's layer holds the same payload: the signature is in
+		// the annotations, so a layer is a duplicate only with them.
+		if slices.ContainsFunc(tm.Layers, func(d v1.Descriptor) bool { return d.Digest == l.Digest && maps.Equal(d.Annotations, l.Annotations) }) {
+			continue
+		}
+		layer, err := ours.LayerByDigest(l.Digest)
+		if err != nil {
+			return nil, err
+		}
+		adds = append(adds, mutate.Addendum{Layer: layer, MediaType: l.MediaType, Annotations: l.Annotations})
+	}
+	if len(adds) == 0 {
+		return nil, nil
+	}
+	merged, err := mutate.Append(theirs, adds...)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := partial.ConfigLayer(merged)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.upload(ctx, tag.Context(), cfg); err != nil {
+		return nil, fmt.Errorf("uploading the merged config: %w", err)
+	}
+	return merged, nil
 }
 
 // listed reports whether the registry already lists the referrer manifest

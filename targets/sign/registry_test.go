@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -270,4 +271,71 @@ func TestPushRefusesCorruptSignature(t *testing.T) {
 	if _, err := remote.Head(r.Tag(version), remote.WithAuthFromKeychain(anonymous{})); err == nil {
 		t.Errorf("the failed push tagged %s", version)
 	}
+}
+
+// Two signers push the same image: the registry's legacy signature tag ends
+// up with both signatures (as cosign appends), not only the last one's, and
+// both keys verify; a repeat push by either puts no manifest.
+func TestPushMergesOtherSigners(t *testing.T) {
+	reg := registrytest.Start(t)
+	proxy := registrytest.NewProxy(t, reg.Host, 1)
+	repo := proxy.Repo("hello")
+	_, _, alice := keyPair(t)
+	_, bobPub, bob := keyPair(t)
+	dirA, dirB := newLayout(t, 4), newLayout(t, 4) // the same image, signed apart
+	if _, err := sign.Layout(ctx, dirA, alice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.Layout(ctx, dirB, bob); err != nil {
+		t.Fatal(err)
+	}
+	pushLayout(t, dirA, repo)
+	pushLayout(t, dirB, repo)
+
+	auth := remote.WithAuthFromKeychain(anonymous{})
+	for n, h := range subjects(t, dirA) {
+		ref, _ := name.ParseReference(repo + ":" + sigtag.Signature(h))
+		img, err := remote.Image(ref, auth)
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		m, _ := img.Manifest()
+		want := []v1.Descriptor{legacyLayer(t, dirA, h), legacyLayer(t, dirB, h)}
+		if diff := cmp.Diff(want, m.Layers); diff != "" {
+			t.Errorf("%s: the registry's %s does not hold alice's then bob's signature (-want +got):\n%s", n, sigtag.Signature(h), diff)
+		}
+		for who, s := range map[string]sign.Signer{"alice": alice, "bob": bob} {
+			sub, _ := name.ParseReference(repo + "@" + h.String())
+			if _, err := sign.VerifyRemote(ctx, sub, s.PublicKey(), sign.WithRemoteOptions(auth)); err != nil {
+				t.Errorf("%s: %s's key: %v", n, who, err)
+			}
+		}
+		// cosign reads the merged manifest too: bob's signature is the
+		// second layer, and legacy-only verification finds it.
+		if out, err := cosign(t, "cosign-v2", "verify", "--key", bobPub, "--insecure-ignore-tlog=true", "--trusted-root", trustedRoot(t), reg.Repo("hello@"+h.String())); err != nil {
+			t.Errorf("cosign-v2 verify %s with bob's key: %v\n%s", n, err, out)
+		}
+	}
+	for _, dir := range []string{dirA, dirB} {
+		proxy.ResetCounts()
+		pushLayout(t, dir, repo)
+		if c := proxy.Counts(); c.Methods["PUT"]+c.UploadStarts != 0 {
+			t.Errorf("repeat push of %s: %d PUT, %d upload starts; want none", dir, c.Methods["PUT"], c.UploadStarts)
+		}
+	}
+}
+
+// legacyLayer is the one signature layer of the legacy signature manifest
+// of h in the layout dir.
+func legacyLayer(t testing.TB, dir string, h v1.Hash) v1.Descriptor {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "blobs", "sha256", entry(t, dir, sigtag.Signature(h)).Digest.Hex))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil || len(m.Layers) != 1 {
+		t.Fatalf("legacy signature manifest of %s: %v, %d layers", h, err, len(m.Layers))
+	}
+	return m.Layers[0]
 }
