@@ -7,6 +7,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"github.com/gantrybuild/gantry/targets/sign"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,6 +43,9 @@ type Build struct {
 	supportedOnce sync.Once
 	supported     []v1.Platform
 	supportedErr  error
+
+	signerMu sync.Mutex
+	signer   sign.Signer // the configured key, loaded once (a passphrase costs scrypt; a KMS a round trip)
 }
 
 // New reads git metadata for cfg and derives the version and created time.

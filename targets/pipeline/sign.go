@@ -43,7 +43,7 @@ func (b *Build) Sign(ctx context.Context) error {
 			return fmt.Errorf("image %s: nothing to sign: no OCI layout at %s: run `mage index` (or release) first", t.Name, b.LayoutDir(t))
 		}
 	}
-	signer, err := keys.LoadSigner(ctx, signerRef(sc))
+	signer, err := b.loadSigner(ctx)
 	if err != nil {
 		return err
 	}
@@ -65,8 +65,23 @@ func (b *Build) CheckSign(ctx context.Context) error {
 	if !sc.Enabled() {
 		return nil
 	}
-	_, err := keys.LoadSigner(ctx, signerRef(sc))
+	_, err := b.loadSigner(ctx)
 	return err
+}
+
+// loadSigner loads the configured key the first time it is asked for.
+func (b *Build) loadSigner(ctx context.Context) (sign.Signer, error) {
+	b.signerMu.Lock()
+	defer b.signerMu.Unlock()
+	if b.signer != nil {
+		return b.signer, nil
+	}
+	s, err := keys.LoadSigner(ctx, signerRef(b.Config.Sign))
+	if err != nil {
+		return nil, err
+	}
+	b.signer = s
+	return s, nil
 }
 
 // SignIfConfigured is release's sign step: Sign when a key is configured,
@@ -137,7 +152,7 @@ func (b *Build) verifyKey(ctx context.Context) (crypto.PublicKey, error) {
 	if !sc.Enabled() {
 		return nil, errors.New("no public key to verify with: set GANTRY_VERIFY_KEY to the public key (e.g. cosign.pub), or GANTRY_SIGN_KEY to the key pair")
 	}
-	s, err := keys.LoadSigner(ctx, signerRef(sc))
+	s, err := b.loadSigner(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -8,9 +8,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -74,7 +76,11 @@ func Check(ctx context.Context, req Request) error {
 		return err
 	}
 	if len(diffs) > 0 {
-		return fmt.Errorf("vendor/ in %s does not match go.mod and go.sum: %s; run `go mod vendor` in %s and commit the result", req.Dir, describe(diffs, append(readModules(filepath.Join(fresh, "modules.txt")), readModules(filepath.Join(vendorDir, "modules.txt"))...)), req.Dir)
+		what := describe(diffs, append(readModules(filepath.Join(fresh, "modules.txt")), readModules(filepath.Join(vendorDir, "modules.txt"))...))
+		if changes := moduleChanges(moduleVersions(filepath.Join(vendorDir, "modules.txt")), moduleVersions(filepath.Join(fresh, "modules.txt"))); len(changes) > 0 {
+			what += ": " + strings.Join(changes, "; ")
+		}
+		return fmt.Errorf("vendor/ in %s does not match go.mod and go.sum: %s; run `go mod vendor` in %s and commit the result", req.Dir, what, req.Dir)
 	}
 	m.pass(ctx, req, hasVendor, checkVendor)
 	fmt.Fprintf(req.Log, "vendor/ matches go.mod and go.sum: %s\n", req.Dir)
@@ -173,6 +179,40 @@ func readModules(path string) []string {
 		}
 	}
 	return mods
+}
+
+// moduleVersions maps each module a vendor/modules.txt lists to its
+// version (and replacement, as modules.txt writes it: "v1.0.0 => ./a").
+func moduleVersions(path string) map[string]string {
+	data, _ := os.ReadFile(path)
+	out := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "#" {
+			out[f[1]] = strings.Join(f[2:], " ")
+		}
+	}
+	return out
+}
+
+// moduleChanges says, module by module in path order, how the vendored
+// versions (have) differ from what go.mod requires (want).
+func moduleChanges(have, want map[string]string) []string {
+	var out []string
+	for _, m := range slices.Sorted(maps.Keys(want)) {
+		h, ok := have[m]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s %s is required but not vendored", m, want[m]))
+		case h != want[m]:
+			out = append(out, fmt.Sprintf("%s is vendored at %s, go.mod requires %s", m, h, want[m]))
+		}
+	}
+	for _, m := range slices.Sorted(maps.Keys(have)) {
+		if _, ok := want[m]; !ok {
+			out = append(out, fmt.Sprintf("%s %s is vendored but no longer required", m, have[m]))
+		}
+	}
+	return out
 }
 
 // describe names the modules the differing files belong to.

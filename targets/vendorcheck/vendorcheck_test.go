@@ -113,7 +113,7 @@ func TestCheckVersionChangedWithoutRevendoring(t *testing.T) {
 	t.Logf("Check: %v", err)
 	// The module's files are the same in both versions, so only
 	// modules.txt differs.
-	for _, w := range []string{"vendor/ in " + dir + " does not match go.mod and go.sum", "changed modules.txt", "run `go mod vendor` in " + dir} {
+	for _, w := range []string{"vendor/ in " + dir + " does not match go.mod and go.sum", "changed modules.txt", "golang.org/x/mod is vendored at v0.42.0, go.mod requires v0.41.0", "run `go mod vendor` in " + dir} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q does not mention %q", err, w)
 		}
@@ -238,6 +238,29 @@ func TestCompareTrees(t *testing.T) {
 	wantDiffs := []diff{{"m/changed.go", "changed"}, {"m/extra.go", "extra"}, {"m/missing.go", "missing"}}
 	if diff := cmp.Diff(wantDiffs, got, cmp.AllowUnexported(diff{})); diff != "" {
 		t.Errorf("compareTrees mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestModuleChanges(t *testing.T) {
+	have := map[string]string{"golang.org/x/mod": "v0.42.0", "example.com/gone": "v1.0.0", "example.com/a": "v1.0.0 => ./a", "example.com/same": "v2.0.0"}
+	want := map[string]string{"golang.org/x/mod": "v0.41.0", "example.com/new": "v0.1.0", "example.com/a": "v1.0.0 => ./b", "example.com/same": "v2.0.0"}
+	got := moduleChanges(have, want)
+	wantChanges := []string{
+		"example.com/a is vendored at v1.0.0 => ./a, go.mod requires v1.0.0 => ./b",
+		"example.com/new v0.1.0 is required but not vendored",
+		"golang.org/x/mod is vendored at v0.42.0, go.mod requires v0.41.0",
+		"example.com/gone v1.0.0 is vendored but no longer required",
+	}
+	if diff := cmp.Diff(wantChanges, got); diff != "" {
+		t.Errorf("moduleChanges mismatch (-want +got):\n%s", diff)
+	}
+	if got := moduleChanges(have, have); len(got) != 0 {
+		t.Errorf("moduleChanges of identical lists = %v, want none", got)
+	}
+	p := filepath.Join(t.TempDir(), "modules.txt")
+	write(t, p, "# golang.org/x/mod v0.42.0\n## explicit; go 1.26.0\ngolang.org/x/mod/semver\n# example.com/a v1.0.0 => ./a\n## explicit\n")
+	if diff := cmp.Diff(map[string]string{"golang.org/x/mod": "v0.42.0", "example.com/a": "v1.0.0 => ./a"}, moduleVersions(p)); diff != "" {
+		t.Errorf("moduleVersions mismatch (-want +got):\n%s", diff)
 	}
 }
 
