@@ -66,6 +66,9 @@ func Bench(ctx context.Context) error {
 	if len(apps) == 0 {
 		return fmt.Errorf("BENCH_APPS=%q names no app: use hello, crane, gopls, comma-separated", os.Getenv("BENCH_APPS"))
 	}
+	if err := b.driver(ctx); err != nil {
+		return fmt.Errorf("compiling the gantry driver: %w", err)
+	}
 	for i := range apps {
 		if err := b.prepare(ctx, &apps[i]); err != nil {
 			return fmt.Errorf("preparing %s: %w", apps[i].name, err)
@@ -85,6 +88,7 @@ func Bench(ctx context.Context) error {
 
 type bench struct {
 	work, reg, base, ko, kit string
+	gantry                   string // the compiled magefile of a module that uses the kit
 	runs                     int
 	cold                     bool // measure cold builds; BENCH_COLD=0 warms up once, unmeasured, and shares caches across runs
 }
@@ -95,7 +99,6 @@ type app struct {
 	name, src string
 	module    string // module@version whose root package is the app, copied from the module cache
 	dir       string // the repository
-	gantry    string // its compiled magefile
 }
 
 func (b *bench) run(ctx context.Context, dir string, env []string, name string, args ...string) (time.Duration, error) {
@@ -111,8 +114,35 @@ func (b *bench) run(ctx context.Context, dir string, env []string, name string, 
 	return d, nil
 }
 
-// prepare writes the app's repository: the example's sources, or a module
-// whose main is crane's; Gantry scaffolded in; committed.
+// driver scaffolds Gantry into an empty module and compiles its magefile:
+// the gantry command every app is built with, run in the app's directory.
+// Scaffolding into the apps themselves would add the kit's dependencies to
+// theirs, and gopls pins versions the kit's would raise.
+func (b *bench) driver(ctx context.Context) error {
+	dir := filepath.Join(b.work, "driver")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/driver\n\ngo 1.26.0\n"), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+		return err
+	}
+	kit, err := scaffold.Running(ctx, b.kit)
+	if err != nil {
+		return err
+	}
+	if err := scaffold.Init(ctx, dir, scaffold.WithKit(kit), scaffold.WithTemplate("none"), scaffold.WithOutput(io.Discard)); err != nil {
+		return err
+	}
+	b.gantry = filepath.Join(b.work, "gantry")
+	_, err = b.run(ctx, dir, nil, "go", "tool", "mage", "-compile", b.gantry)
+	return err
+}
+
+// prepare writes the app's repository: the example's sources, gopls's, or a
+// module whose main is crane's; committed, with dist/ ignored.
 func (b *bench) prepare(ctx context.Context, a *app) error {
 	a.dir = filepath.Join(b.work, a.name)
 	if err := os.MkdirAll(a.dir, 0o755); err != nil {
@@ -143,11 +173,12 @@ func (b *bench) prepare(ctx context.Context, a *app) error {
 			return err
 		}
 	}
-	kit, err := scaffold.Running(ctx, b.kit)
-	if err != nil {
-		return err
+	if _, err := os.Stat(filepath.Join(a.dir, "go.sum")); err != nil {
+		if _, err := b.run(ctx, a.dir, []string{"GOFLAGS=-mod=mod"}, "go", "mod", "tidy"); err != nil {
+			return err
+		}
 	}
-	if err := scaffold.Init(ctx, a.dir, scaffold.WithKit(kit), scaffold.WithTemplate("none"), scaffold.WithOutput(io.Discard)); err != nil {
+	if err := os.WriteFile(filepath.Join(a.dir, ".gitignore"), []byte("/dist/\n"), 0o644); err != nil {
 		return err
 	}
 	git := []string{"GIT_AUTHOR_NAME=bench", "GIT_AUTHOR_EMAIL=bench@example.com", "GIT_COMMITTER_NAME=bench", "GIT_COMMITTER_EMAIL=bench@example.com"}
@@ -156,9 +187,7 @@ func (b *bench) prepare(ctx context.Context, a *app) error {
 			return err
 		}
 	}
-	a.gantry = filepath.Join(b.work, a.name+"-gantry")
-	_, err = b.run(ctx, a.dir, nil, "go", "tool", "mage", "-compile", a.gantry)
-	return err
+	return nil
 }
 
 // tool is one way of building the app's image (or binaries).
@@ -194,11 +223,11 @@ func (b *bench) tools(ctx context.Context, a app, run int) []*tool {
 	}
 	gantry := &tool{name: "gantry", cache: cache("gantry")}
 	gantry.build = func(push bool) (time.Duration, error) {
-		env := []string{"GOCACHE=" + gantry.cache, "GANTRY_ALLOW_DIRTY=1", "GANTRY_BASE=" + b.base, "GANTRY_PROGRESS=quiet", "GANTRY_SBOM=0"}
+		env := []string{"GOCACHE=" + gantry.cache, "GANTRY_IMAGE=" + a.name, "GANTRY_ALLOW_DIRTY=1", "GANTRY_BASE=" + b.base, "GANTRY_PROGRESS=quiet", "GANTRY_SBOM=0"}
 		if push {
 			env = append(env, "GANTRY_REPO="+b.reg+"/gantry-"+a.name)
 		}
-		return b.run(ctx, a.dir, env, a.gantry, "release")
+		return b.run(ctx, a.dir, env, b.gantry, "release")
 	}
 	gantry.clean = func() { os.RemoveAll(filepath.Join(a.dir, "dist")) }
 	kolayout := filepath.Join(b.work, a.name+"-ko-layout")
