@@ -1,6 +1,7 @@
 package templates_test
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/santhosh-tekuri/jsonschema/v5"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gantrybuild/gantry/templates"
@@ -245,5 +247,50 @@ func TestLookupCIUnknown(t *testing.T) {
 	_, err := templates.LookupCI("jenkins")
 	if err == nil || !strings.Contains(err.Error(), `"jenkins"`) || !strings.Contains(err.Error(), "github-split") {
 		t.Errorf("LookupCI(jenkins) = %v, want an error naming the value and the valid ones", err)
+	}
+}
+
+// Every GitLab template, rendered with every example, is valid against
+// GitLab's own schema of .gitlab-ci.yml (testdata/gitlab-ci.schema.md).
+func TestGitLabSchema(t *testing.T) {
+	c := jsonschema.NewCompiler()
+	schema, err := c.Compile(filepath.Join("testdata", "gitlab-ci.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dataName, d := range map[string]templates.Data{"example": example, "minimal": minimal} {
+		for _, ci := range templates.CIs {
+			if !strings.HasPrefix(ci.Name, "gitlab") {
+				continue
+			}
+			t.Run(dataName+"/"+ci.Name, func(t *testing.T) {
+				b, err := ci.Render(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var doc any
+				if err := yaml.Unmarshal(b, &doc); err != nil {
+					t.Fatalf("not YAML: %v", err)
+				}
+				// Through JSON, so the validator sees JSON types.
+				raw, err := json.Marshal(doc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var v any
+				if err := json.Unmarshal(raw, &v); err != nil {
+					t.Fatal(err)
+				}
+				if err := schema.Validate(v); err != nil {
+					t.Errorf("%s does not validate against GitLab's CI schema: %#v", ci.Name, err)
+				}
+			})
+		}
+	}
+	// The schema does reject a broken pipeline.
+	var bad any
+	json.Unmarshal([]byte(`{"release": {"stage": "release", "script": "x", "when": "sometimes"}}`), &bad)
+	if err := schema.Validate(bad); err == nil {
+		t.Error("the schema accepted a job with when: sometimes")
 	}
 }
