@@ -34,9 +34,17 @@ type policy struct {
 	mu   sync.Mutex
 	rand *rand.Rand
 
-	retries  atomic.Int64
-	observed func(error) // told of every retry; may be nil
+	retries    atomic.Int64
+	observed   func(error) // told of every retry; may be nil
+	contacted  atomic.Bool // some operation succeeded: the registry exists
+	refusedOut atomic.Bool // an operation gave up on refused connections before any contact
 }
+
+// refusedAttempts bounds the tries of an operation whose connections are
+// refused before the registry ever answered: a wrong port or a registry
+// that is not running, which a few seconds of waiting (for one that is
+// still starting) will not mend.
+const refusedAttempts = 5
 
 func newPolicy(o *options, now func() time.Time) *policy {
 	seed := o.seed
@@ -81,6 +89,10 @@ func (p *policy) next(t *tries, retryAfter time.Duration, err error) (time.Durat
 	if n >= p.attempts || int(t.total.Add(1)) >= 4*p.attempts {
 		return 0, false
 	}
+	if !p.contacted.Load() && refused(err) && (n >= refusedAttempts || p.refusedOut.Load()) {
+		p.refusedOut.Store(true) // the operations after this one fail at once
+		return 0, false
+	}
 	d := p.max
 	if shift := n - 1; shift < 30 && p.base<<shift < p.max {
 		d = p.base << shift
@@ -113,6 +125,7 @@ func (p *policy) do(ctx context.Context, op func(context.Context) error) error {
 	for {
 		err := op(ctx)
 		if err == nil {
+			p.contacted.Store(true)
 			return nil
 		}
 		if !retryable(ctx, err) {
@@ -222,6 +235,12 @@ func retryable(ctx context.Context, err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "server closed idle connection") || strings.Contains(msg, "malformed HTTP") ||
 		strings.Contains(msg, "with Body length") // a spent body sent again: the next try reads it afresh
+}
+
+// refused reports a refused connection; ggcr's ping folds its https and
+// http errors into one message, so the text counts too.
+func refused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused")
 }
 
 func unauthorized(err error) bool {
