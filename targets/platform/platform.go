@@ -12,10 +12,11 @@
 //     write plain "linux/arm64", and ggcr's remote.WithPlatform treats an
 //     empty variant as "any", so a base image listed as arm64 or arm64/v8
 //     still matches.
-//   - arm: v5, v6, v7 set GOARM=5, 6, 7. Plain "linux/arm" keeps no variant
-//     and leaves GOARM to the toolchain, whose default is 7 except for a
-//     toolchain built on an arm machine (which uses that machine's level);
-//     write "linux/arm/v7" to pin it.
+//   - arm: v5, v6, v7 set GOARM=5, 6, 7. Plain "linux/arm" means
+//     "linux/arm/v7", as containerd and buildx read it: left to the
+//     toolchain, GOARM would default to the level of the machine that built
+//     the toolchain (6 for Go's linux-armv6l download), and one source would
+//     give other binaries on other machines.
 //
 // Other architectures take no variant: GO386, GOPPC64, GOMIPS and GORISCV64
 // have no OCI spelling a runtime would select, so Gantry builds them with
@@ -70,6 +71,13 @@ func Normalize(p v1.Platform) (v1.Platform, error) {
 		return v1.Platform{}, fmt.Errorf("architecture is empty: use e.g. \"linux/amd64\"")
 	}
 	v := strings.ToLower(p.Variant)
+	if arch == "arm" && v == "" {
+		// As containerd and buildx read it. Left to the toolchain, GOARM
+		// would default to what the machine that built the toolchain
+		// supports (6 for the official linux/armv6l download), so the same
+		// source would give other binaries on other machines.
+		v = "v7"
+	}
 	lvl, ok := levelOf(arch)
 	switch {
 	case v == "":
