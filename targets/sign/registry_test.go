@@ -1,16 +1,26 @@
 package sign_test
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -338,4 +348,116 @@ func legacyLayer(t testing.TB, dir string, h v1.Hash) v1.Descriptor {
 		t.Fatalf("legacy signature manifest of %s: %v, %d layers", h, err, len(m.Layers))
 	}
 	return m.Layers[0]
+}
+
+// A registry with the OCI 1.1 referrers API (distribution 3 has none, so
+// ggcr's registry, served over HTTP on 127.0.0.1): the bundles are listed
+// by the API and no sha256-<hex> fallback tag is made, a repeat push puts
+// no manifest, and the signatures verify, with Gantry as the registry
+// answers and with cosign v3 once the listing follows the spec.
+func TestPushToReferrersAPI(t *testing.T) {
+	for _, conforming := range []bool{false, true} {
+		t.Run(map[bool]string{false: "as ggcr lists", true: "as the spec lists"}[conforming], func(t *testing.T) {
+			repo, puts := referrersRegistry(t, conforming)
+			_, pubPath, s := keyPair(t)
+			dir := newLayout(t, 21)
+			if _, err := sign.Layout(ctx, dir, s, sign.WithFormats(sign.Bundle)); err != nil {
+				t.Fatal(err)
+			}
+			pushLayout(t, dir, repo)
+
+			auth := remote.WithAuthFromKeychain(anonymous{})
+			tags, err := remote.List(mustRepo(t, repo), auth)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tag := range tags {
+				if _, k := sigtag.Parse(tag); k == sigtag.Referrers {
+					t.Errorf("tag %s: a fallback referrers tag was pushed to a registry that has the referrers API", tag)
+				}
+			}
+			root := trustedRoot(t)
+			for n, h := range subjects(t, dir) {
+				sub, _ := name.ParseReference(repo + "@" + h.String())
+				idx, err := remote.Referrers(sub.Context().Digest(h.String()), auth)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if im, _ := idx.IndexManifest(); len(im.Manifests) != 1 {
+					t.Errorf("%s: the referrers API lists %d manifests, want one bundle", n, len(im.Manifests))
+				}
+				if _, err := sign.VerifyRemote(ctx, sub, s.PublicKey(), sign.WithRemoteOptions(auth), sign.WithFormats(sign.Bundle)); err != nil {
+					t.Errorf("%s: %v", n, err)
+				}
+				if !conforming {
+					continue // cosign filters the listing by artifactType, which ggcr gets wrong
+				}
+				if out, err := cosign(t, "cosign-v3", "verify", "--key", pubPath, "--insecure-ignore-tlog=true", "--trusted-root", root, "--allow-http-registry", repo+"@"+h.String()); err != nil {
+					t.Errorf("cosign-v3 verify %s through the referrers API: %v\n%s", n, err, lastLines(out, 3))
+				}
+			}
+			puts.Store(0)
+			pushLayout(t, dir, repo)
+			if n := puts.Load(); n != 0 {
+				t.Errorf("repeat push: %d PUTs, want none", n)
+			}
+		})
+	}
+}
+
+// referrersRegistry serves ggcr's registry with the referrers API on
+// 127.0.0.1 and counts the PUTs. ggcr lists a referrer under its config's
+// media type; conforming rewrites the listing to the manifest's
+// artifactType, as the OCI distribution spec has it.
+func referrersRegistry(t *testing.T, conforming bool) (string, *atomic.Int32) {
+	t.Helper()
+	var puts atomic.Int32
+	var mu sync.Mutex
+	artifactTypes := map[string]string{} // manifest digest → artifactType
+	h := ggcrregistry.New(ggcrregistry.WithReferrersSupport(true), ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPut:
+			puts.Add(1)
+			if strings.Contains(r.URL.Path, "/manifests/") {
+				body, _ := io.ReadAll(r.Body)
+				var m struct{ ArtifactType string }
+				json.Unmarshal(body, &m)
+				mu.Lock()
+				artifactTypes[fmt.Sprintf("sha256:%x", sha256.Sum256(body))] = m.ArtifactType
+				mu.Unlock()
+				r.Body = io.NopCloser(bytes.NewReader(body))
+			}
+		case conforming && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/referrers/"):
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			var im v1.IndexManifest
+			if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &im) != nil {
+				t.Errorf("referrers: %d %s", rec.Code, rec.Body)
+				return
+			}
+			mu.Lock()
+			for i, d := range im.Manifests {
+				if at := artifactTypes[d.Digest.String()]; at != "" {
+					im.Manifests[i].ArtifactType = at
+				}
+			}
+			mu.Unlock()
+			w.Header().Set("Content-Type", rec.Header().Get("Content-Type"))
+			json.NewEncoder(w).Encode(im)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://") + "/hello", &puts
+}
+
+func mustRepo(t testing.TB, s string) name.Repository {
+	t.Helper()
+	r, err := name.NewRepository(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

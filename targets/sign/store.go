@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -210,5 +211,27 @@ func (s *remoteStore) Referrers(ctx context.Context, h v1.Hash) ([]v1.Descriptor
 	if err != nil {
 		return nil, err
 	}
-	return im.Manifests, nil
+	refs := slices.Clone(im.Manifests)
+	for i, d := range refs {
+		// The OCI spec lists a referrer under its manifest's artifactType;
+		// some registries (ggcr's own among them) give the config's media
+		// type instead. Read what such a manifest says.
+		if d.ArtifactType != "" && d.ArtifactType != emptyJSONMediaType {
+			continue
+		}
+		raw, err := s.Manifest(ctx, d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		var m struct {
+			ArtifactType string `json:"artifactType"`
+		}
+		if json.Unmarshal(raw, &m) == nil && m.ArtifactType != "" {
+			refs[i].ArtifactType = m.ArtifactType
+		}
+	}
+	return refs, nil
 }
+
+// emptyJSONMediaType is the OCI empty config, which artifacts use.
+const emptyJSONMediaType = "application/vnd.oci.empty.v1+json"
