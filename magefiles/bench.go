@@ -19,7 +19,7 @@ import (
 	"github.com/gantrybuild/gantry/targets/scaffold"
 )
 
-// Bench compares go build, gantry release and ko build on testdata/hello, crane and gopls (larger real CLIs), cold, warm, after a one-line change and for a repeat push; prints medians and writes docs/bench-vs-ko.md (BENCH_RUNS runs, default 3; BENCH_APPS=crane,gopls and BENCH_COLD=0 narrow a run, which then only prints).
+// Bench compares go build, gantry release and ko build on testdata/hello, crane and gopls (larger real CLIs), cold, warm, after a one-line change and for a repeat push; prints medians and writes docs/bench-vs-ko.md (BENCH_RUNS runs, default 3, the first BENCH_COLD of them (default 1) from empty caches; BENCH_APPS=crane,gopls and BENCH_COLD=0 narrow a run, which then only prints).
 func Bench(ctx context.Context) error {
 	runs := 3
 	if v, ok := os.LookupEnv("BENCH_RUNS"); ok {
@@ -51,7 +51,15 @@ func Bench(ctx context.Context) error {
 	if err := pushBase(base); err != nil {
 		return fmt.Errorf("pushing the base image: %w", err)
 	}
-	b := &bench{work: work, reg: reg, base: base, ko: ko, kit: kitRoot, runs: runs, cold: os.Getenv("BENCH_COLD") != "0"}
+	coldRuns := 1
+	if v, ok := os.LookupEnv("BENCH_COLD"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("BENCH_COLD=%q is not a number of runs: 0 skips cold builds", v)
+		}
+		coldRuns = min(n, runs)
+	}
+	b := &bench{work: work, reg: reg, base: base, ko: ko, kit: kitRoot, runs: runs, coldRuns: coldRuns}
 	var apps []app
 	all := []app{
 		{name: "hello", src: filepath.Join(kitRoot, "testdata", "hello")},
@@ -82,15 +90,15 @@ func Bench(ctx context.Context) error {
 		}
 		rows = append(rows, r...)
 	}
-	// Only a full run (both apps, cold included) replaces the report in docs/.
-	return report(rows, runs, b.cold && len(apps) == len(all))
+	// Only a full run (every app, cold included) replaces the report in docs/.
+	return report(rows, runs, coldRuns, coldRuns > 0 && len(apps) == len(all))
 }
 
 type bench struct {
 	work, reg, base, ko, kit string
 	gantry                   string // the compiled magefile of a module that uses the kit
 	runs                     int
-	cold                     bool // measure cold builds; BENCH_COLD=0 warms up once, unmeasured, and shares caches across runs
+	coldRuns                 int // the first coldRuns runs start cold (BENCH_COLD, default 1); later ones continue from the warm caches
 }
 
 // app is one program the benchmark builds, as a git repository that uses
@@ -199,10 +207,13 @@ type tool struct {
 }
 
 func (b *bench) tools(ctx context.Context, a app, run int) []*tool {
-	cache := func(t string) string { return filepath.Join(b.work, fmt.Sprintf("cache-%s-%s-%d", a.name, t, run)) }
-	if !b.cold {
-		cache = func(t string) string { return filepath.Join(b.work, fmt.Sprintf("cache-%s-%s", a.name, t)) }
+	// A cold run starts its own caches; the runs after the cold ones
+	// carry on with the last cold run's.
+	idx := run
+	if run >= b.coldRuns {
+		idx = max(b.coldRuns-1, 0)
 	}
+	cache := func(t string) string { return filepath.Join(b.work, fmt.Sprintf("cache-%s-%s-%d", a.name, t, idx)) }
 	gobuild := &tool{name: "go build", cache: cache("go")}
 	gobuild.build = func(bool) (time.Duration, error) {
 		start := time.Now()
@@ -278,7 +289,7 @@ func (b *bench) measure(ctx context.Context, a app) ([]row, error) {
 			}
 			return nil
 		}
-		if b.cold {
+		if run < b.coldRuns {
 			for _, t := range tools {
 				os.RemoveAll(t.cache)
 				if t.clean != nil {

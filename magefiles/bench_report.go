@@ -54,7 +54,7 @@ func secs(d time.Duration) string {
 	return fmt.Sprintf("%.2f s", d.Seconds())
 }
 
-func report(rows []row, runs int, write bool) error {
+func report(rows []row, runs, coldRuns int, write bool) error {
 	var md bytes.Buffer
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "app\tscenario\tgo build\tgantry\tko\tgantry/go build\tgantry/ko\tko/gantry")
@@ -73,7 +73,7 @@ func report(rows []row, runs int, write bool) error {
 	}
 	var doc bytes.Buffer
 	fmt.Fprintf(&doc, "# Gantry, go build and ko\n\n<!-- Written by `go tool mage bench`; the engine's Go benchmarks are in benchmarks.md. -->\n\n")
-	fmt.Fprintf(&doc, "Medians of %d run(s), wall time, measured %s on: %s.\n\n", runs, time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
+	fmt.Fprintf(&doc, "Medians of %d run(s) (cold: %d), wall time, measured %s on: %s.\n\n", runs, coldRuns, time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
 	doc.WriteString("- **go build**: `CGO_ENABLED=0 go build -trimpath -ldflags='-s -w'` for linux/amd64 and linux/arm64, both at once (binaries only, no image).\n")
 	doc.WriteString("- **gantry**: the app's compiled magefile, `release` into an OCI layout (vendor check, compile, layout, index; SBOMs off with `GANTRY_SBOM=0`, as ko's `--sbom=none`); `repeat release+push` adds `GANTRY_REPO`.\n")
 	doc.WriteString("- **ko**: `ko build --bare --platform=linux/amd64,linux/arm64 --sbom=none` into an OCI layout (`--push=false --oci-layout-path`), or pushed.\n")
