@@ -105,6 +105,23 @@ func TestLayoutDeterministic(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(snapshot(t, b.SBOMDir())), "example.com/edited") {
 		t.Error("the sbom step did not use its cache of layers")
 	}
+	// Likewise the license classifier's answers, by license text.
+	os.RemoveAll(filepath.Join(filepath.Dir(filepath.Dir(dir)), "cache", "sbom"))
+	if err := b.SBOM(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	licenses := filepath.Join(filepath.Dir(filepath.Dir(dir)), "cache", "sbom", "licenses.json")
+	data, err := os.ReadFile(licenses)
+	if err != nil || !bytes.Contains(data, []byte(`"BSD-3-Clause"`)) {
+		t.Fatalf("license cache: %v %s, want x/mod's BSD-3-Clause", err, data)
+	}
+	os.WriteFile(licenses, bytes.ReplaceAll(data, []byte(`"BSD-3-Clause"`), []byte(`"0BSD"`)), 0o644)
+	if err := b.SBOM(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fmt.Sprint(snapshot(t, b.SBOMDir())), "0BSD") {
+		t.Error("the sbom step did not use its cache of license answers")
+	}
 	os.RemoveAll(filepath.Join(filepath.Dir(filepath.Dir(dir)), "cache", "sbom"))
 	if err := b.SBOM(context.Background()); err != nil {
 		t.Fatal(err)

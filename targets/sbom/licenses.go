@@ -1,6 +1,9 @@
 package sbom
 
 import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,7 +31,19 @@ type licenseDetector struct {
 	once sync.Once
 	err  error
 	find func([]byte) []string
+
+	// The classifier takes most of a second to load and match, so its
+	// answers are remembered by the SHA-256 of the license text, in
+	// cacheFile when set (the answer for a text never changes).
+	cacheFile string
+	mu        sync.Mutex
+	known     map[string][]string
+	loaded    bool
+	dirty     bool
 }
+
+// licenseCacheVersion changes when the classifier or its threshold does.
+const licenseCacheVersion = "gantry licenses 1 licenseclassifier/v2 0.9"
 
 // detect returns the SPDX expression of the licenses in the root of the
 // module path@version ("" when no source or no license was found).
@@ -87,8 +102,69 @@ func (d *licenseDetector) dirs(path, version string) []string {
 	return out
 }
 
-// classify names the licenses text holds with the classifier.
+// classify names the licenses text holds, from the cache or the
+// classifier.
 func (d *licenseDetector) classify(text []byte) []string {
+	key := fmt.Sprintf("%x", sha256.Sum256(text))
+	d.mu.Lock()
+	d.load()
+	names, ok := d.known[key]
+	d.mu.Unlock()
+	if ok {
+		return names
+	}
+	names = d.match(text)
+	if d.err == nil {
+		d.mu.Lock()
+		d.known[key] = names
+		d.dirty = true
+		d.mu.Unlock()
+	}
+	return names
+}
+
+// load reads the cache file once; a missing or unreadable one is empty.
+func (d *licenseDetector) load() {
+	if d.loaded {
+		return
+	}
+	d.loaded = true
+	d.known = map[string][]string{}
+	if d.cacheFile == "" {
+		return
+	}
+	var c struct {
+		Version string              `json:"version"`
+		Known   map[string][]string `json:"known"`
+	}
+	if b, err := os.ReadFile(d.cacheFile); err == nil && json.Unmarshal(b, &c) == nil && c.Version == licenseCacheVersion && c.Known != nil {
+		d.known = c.Known
+	}
+}
+
+// save writes the cache file when something was classified (atomically;
+// best effort: a failure means classifying again next time).
+func (d *licenseDetector) save() {
+	if d == nil || d.cacheFile == "" {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.dirty {
+		return
+	}
+	b, err := json.Marshal(map[string]any{"version": licenseCacheVersion, "known": d.known})
+	if err != nil || os.MkdirAll(filepath.Dir(d.cacheFile), 0o755) != nil {
+		return
+	}
+	tmp := d.cacheFile + ".tmp"
+	if os.WriteFile(tmp, b, 0o644) == nil && os.Rename(tmp, d.cacheFile) == nil {
+		d.dirty = false
+	}
+}
+
+// match names the licenses text holds with the classifier.
+func (d *licenseDetector) match(text []byte) []string {
 	d.once.Do(func() {
 		c, err := assets.DefaultClassifier()
 		if err != nil {

@@ -3,6 +3,7 @@ package sbom
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 )
@@ -51,12 +52,18 @@ func makeOptions(opts []Option) (*options, error) {
 			return nil, err
 		}
 	}
+	if o.licenses != nil && o.cacheDir != "" {
+		o.licenses.cacheFile = filepath.Join(o.cacheDir, "licenses.json")
+	}
 	return o, nil
 }
 
 // WithCacheDir keeps what was found in each layer (the Go binary's path,
 // digest and build info) in dir, by the layer's digest, so that a layer
-// already described is not decompressed again.
+// already described is not decompressed again; and the license
+// classifier's answers, by the license text's digest, so that an unchanged
+// module's license is not classified again (the classifier takes most of a
+// second to load).
 func WithCacheDir(dir string) Option {
 	return func(o *options) error { o.cacheDir = dir; return nil }
 }

@@ -79,6 +79,7 @@ func Layout(ctx context.Context, dir string, opts ...Option) ([]Written, error) 
 		return nil, err
 	}
 	arts, err := o.collect(d, ij)
+	o.licenses.save()
 	if err != nil {
 		return nil, err
 	}
