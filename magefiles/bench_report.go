@@ -57,11 +57,11 @@ func secs(d time.Duration) string {
 func report(rows []row, runs, coldRuns int, write bool) error {
 	var md bytes.Buffer
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "app\tscenario\tgo build\tgantry\tko\tgantry/go build\tgantry/ko\tko/gantry")
-	md.WriteString("| app | scenario | go build | gantry | ko | gantry/go build | gantry/ko | ko/gantry |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	fmt.Fprintln(tw, "app\tscenario\tgo build\tgantry\tko\tgantry/go build\tgantry/ko\tko/gantry\tko/go build")
+	md.WriteString("| app | scenario | go build | gantry | ko | gantry/go build | gantry/ko | ko/gantry | ko/go build |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range rows {
 		g, gt, k := r.median["go build"], r.median["gantry"], r.median["ko"]
-		cells := []string{r.app, r.scenario, secs(g), secs(gt), secs(k), ratio(gt, g), ratio(gt, k), ratio(k, gt)}
+		cells := []string{r.app, r.scenario, secs(g), secs(gt), secs(k), ratio(gt, g), ratio(gt, k), ratio(k, gt), ratio(k, g)}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 		fmt.Fprintf(&md, "| %s |\n", strings.Join(cells, " | "))
 	}
@@ -81,6 +81,16 @@ func report(rows []row, runs, coldRuns int, write bool) error {
 	doc.WriteString("- **cold**: empty `GOCACHE` (each tool its own) and no previous output; **warm no-op**: the same again; **one-line change**: a line appended to main.go; **repeat release+push**: a second push with nothing changed. The module cache is warm throughout.\n")
 	doc.WriteString("- Apps: `hello` (testdata/hello, a small program), `crane` (go-containerregistry's CLI v0.22.1, a real CLI, 12 MB stripped) and `gopls` (v0.23.0, a large real program, 30 MB stripped).\n\n")
 	doc.Write(md.Bytes())
+	doc.WriteString(`
+**ko/go build** is the most any tool that runs ` + "`go build`" + ` can gain on ko in a scenario:
+after a one-line change both binaries must be recompiled and relinked, so the toolchain's
+own time is a floor. Gantry skips ` + "`go build`" + ` only when no input changed (a stamp of every
+input's stat signature, docs/architecture.md), which is why its no-op and repeat push can
+beat the toolchain's own up-to-date check. Gantry trusts a file's stat signature only once
+the file is 2 s old (a second write within one timestamp tick would not show), so a release
+within 2 s of an edit falls back to go build's own check; the benchmark waits out that
+window before its no-op and repeat-push measurements, as a person or CI job naturally does.
+`)
 	if err := os.WriteFile(benchReport, doc.Bytes(), 0o644); err != nil {
 		return err
 	}
