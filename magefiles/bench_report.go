@@ -75,7 +75,7 @@ func report(rows []row, runs, coldRuns int, write bool) error {
 	fmt.Fprintf(&doc, "# Gantry, go build and ko\n\n<!-- Written by `go tool mage bench`; the engine's Go benchmarks are in benchmarks.md. -->\n\n")
 	fmt.Fprintf(&doc, "Medians of %d run(s) (cold: %d), wall time, measured %s on: %s.\n\n", runs, coldRuns, time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
 	doc.WriteString("- **go build**: `CGO_ENABLED=0 go build -trimpath -ldflags='-s -w'` for linux/amd64 and linux/arm64, both at once (binaries only, no image).\n")
-	doc.WriteString("- **gantry**: the app's compiled magefile, `release` into an OCI layout (vendor check, compile, layout, index; SBOMs off with `GANTRY_SBOM=0`, as ko's `--sbom=none`); `repeat release+push` adds `GANTRY_REPO`.\n")
+	doc.WriteString("- **gantry**: `release` into an OCI layout, by the compiled magefile of a module that imports the kit, run in the app's directory (vendor check, compile, layout, index; SBOMs off with `GANTRY_SBOM=0`, as ko's `--sbom=none`); `repeat release+push` adds `GANTRY_REPO`.\n")
 	doc.WriteString("- **ko**: `ko build --bare --platform=linux/amd64,linux/arm64 --sbom=none` into an OCI layout (`--push=false --oci-layout-path`), or pushed.\n")
 	doc.WriteString("- Same base image for gantry and ko, served by a local registry (distribution); pushes go to it too.\n")
 	doc.WriteString("- **cold**: empty `GOCACHE` (each tool its own) and no previous output; **warm no-op**: the same again; **one-line change**: a line appended to main.go; **repeat release+push**: a second push with nothing changed. The module cache is warm throughout.\n")

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/gantrybuild/gantry/targets/internal/statcache"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 )
 
@@ -37,15 +39,25 @@ func appLayer(ctx context.Context, req *Request, p string, created time.Time, mt
 	var key string
 	var content v1.Hash // sha256 of the binary, when the cache is on
 	if cache.dir != "" {
-		h := sha256.New()
-		n, err := io.Copy(h, ctxReader{ctx, f})
+		// The binary's digest, remembered by its stat signature: when the
+		// compile step skipped go build, the file is untouched since.
+		stats := statcache.Load(filepath.Join(cache.dir, "layers", "binary-"+filepath.Base(req.Binary)+".stat.txt"))
+		hexSum, err := stats.Value(req.Binary, statcache.SHA256, func(r io.Reader) (string, error) {
+			h := sha256.New()
+			n, err := io.Copy(h, ctxReader{ctx, r})
+			if err != nil {
+				return "", fmt.Errorf("hashing binary %s: %w", req.Binary, err)
+			}
+			if n != size {
+				return "", fmt.Errorf("binary %s changed while being read (size %d, read %d)", req.Binary, size, n)
+			}
+			return sum(h).Hex, nil
+		})
 		if err != nil {
-			return nil, fmt.Errorf("hashing binary %s: %w", req.Binary, err)
+			return nil, err
 		}
-		if n != size {
-			return nil, fmt.Errorf("binary %s changed while being read (size %d, read %d)", req.Binary, size, n)
-		}
-		content = sum(h)
+		_ = stats.Save() // best effort: a failure means hashing again next time
+		content = v1.Hash{Algorithm: "sha256", Hex: hexSum}
 		key = cacheKey("app",
 			"binary "+content.String(),
 			"path "+p,
