@@ -15,6 +15,8 @@ import (
 	"runtime/debug"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	kgzip "github.com/klauspost/compress/gzip"
 )
 
 // maxBinary bounds the size of a file read to look for Go build info.
@@ -122,7 +124,7 @@ func readCachedLayer(file string) (Binary, error) {
 }
 
 func binaryInLayer(l v1.Layer) (Binary, error) {
-	rc, err := l.Uncompressed()
+	rc, err := uncompressed(l)
 	if err != nil {
 		return Binary{}, err
 	}
@@ -149,6 +151,33 @@ func binaryInLayer(l v1.Layer) (Binary, error) {
 		return Binary{Path: path.Clean("/" + h.Name), Size: h.Size, SHA256: sum, Info: info}, nil
 	}
 }
+
+// uncompressed opens l's tar stream; a gzip layer is inflated with
+// klauspost's decompressor, faster than the standard library's that
+// ggcr's Uncompressed uses.
+func uncompressed(l v1.Layer) (io.ReadCloser, error) {
+	mt, err := l.MediaType()
+	if err != nil || (mt != types.OCILayer && mt != types.DockerLayer) {
+		return l.Uncompressed()
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	zr, err := kgzip.NewReader(rc)
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	return readCloser{zr, func() error { zr.Close(); return rc.Close() }}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	close func() error
+}
+
+func (r readCloser) Close() error { return r.close() }
 
 // readBuildInfo spools a tar entry to a temporary file (so memory does not
 // grow with the binary) while hashing it, and reads its Go build info; a nil

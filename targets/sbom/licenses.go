@@ -28,9 +28,10 @@ type licenseDetector struct {
 	vendor   string // the module's vendor directory, "" when none
 	modcache string // GOMODCACHE, "" when unknown
 
-	once sync.Once
-	err  error
-	find func([]byte) []string
+	once    sync.Once
+	err     error
+	find    func([]byte) []string
+	matchMu sync.Mutex // one classification at a time (images are described in parallel)
 
 	// The classifier takes most of a second to load and match, so its
 	// answers are remembered by the SHA-256 of the license text, in
@@ -184,5 +185,7 @@ func (d *licenseDetector) match(text []byte) []string {
 	if d.err != nil {
 		return nil
 	}
+	d.matchMu.Lock()
+	defer d.matchMu.Unlock()
 	return d.find(text)
 }

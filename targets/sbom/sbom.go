@@ -13,9 +13,12 @@
 package sbom
 
 import (
+	"runtime"
+
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,19 +147,33 @@ func (o *options) describeIndex(d *ocidir.Dir, e v1.Descriptor, ref string) ([]a
 		doc.Version = ref
 	}
 	doc.Created, _ = time.Parse(time.RFC3339, im.Annotations[createdAnnotation])
+	var children []v1.Descriptor
 	for _, c := range im.Manifests {
-		if !c.MediaType.IsImage() || c.ArtifactType != "" {
-			continue
+		if c.MediaType.IsImage() && c.ArtifactType == "" {
+			children = append(children, c)
 		}
-		name := ref + " " + c.Digest.String()
-		if c.Platform != nil {
-			name = ref + " " + platform.String(*c.Platform)
-		}
-		img, err := o.describeImage(d, c, c.Platform, doc.Version, im.Annotations)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		a, err := o.imageArtifacts(name, c, img)
+	}
+	// Reading each platform's layer is most of the work: one goroutine
+	// each; the documents are then made in index order.
+	imgs := make([]Image, len(children))
+	var g errgroup.Group
+	g.SetLimit(runtime.NumCPU())
+	for i, c := range children {
+		g.Go(func() error {
+			img, err := o.describeImage(d, c, c.Platform, doc.Version, im.Annotations)
+			if err != nil {
+				return fmt.Errorf("%s: %w", childName(ref, c), err)
+			}
+			imgs[i] = img
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for i, c := range children {
+		img := imgs[i]
+		a, err := o.imageArtifacts(childName(ref, c), c, img)
 		if err != nil {
 			return nil, err
 		}
@@ -177,6 +194,14 @@ func (o *options) describeIndex(d *ocidir.Dir, e v1.Descriptor, ref string) ([]a
 		return nil, err
 	}
 	return append(arts, a), nil
+}
+
+// childName names a platform manifest of the index ref in messages.
+func childName(ref string, c v1.Descriptor) string {
+	if c.Platform != nil {
+		return ref + " " + platform.String(*c.Platform)
+	}
+	return ref + " " + c.Digest.String()
 }
 
 // describeImage reads what the documents say about one image manifest;
