@@ -3,7 +3,6 @@ package targets
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/scaffold"
@@ -15,17 +14,5 @@ func Init(ctx context.Context, dir string) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	opts := scaffold.Options(s)
-	if s.Kit == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return err
-		}
-		kit, err := scaffold.Running(ctx, wd)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, scaffold.WithKit(kit))
-	}
-	return scaffold.Init(ctx, dir, opts...)
+	return scaffold.InitConfigured(ctx, dir, s)
 }

@@ -83,31 +83,9 @@ func Release(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := b.CheckClean(); err != nil {
-		return err
-	}
-	if b.Config.Push.Enabled() {
-		if err := b.CheckPush(); err != nil {
-			return err
-		}
-	}
-	if err := b.CheckSign(ctx); err != nil {
-		return err
-	}
-	mg.SerialCtxDeps(ctx, Vendor.Check, Compile.All, Layout, Index)
-	if err := b.SBOMIfEnabled(ctx); err != nil {
-		return err
-	}
-	if err := b.SignIfConfigured(ctx); err != nil {
-		return err
-	}
-	if err := b.PrintSummary(); err != nil {
-		return err
-	}
-	if b.Config.Push.Enabled() {
-		return b.Push(ctx)
-	}
-	return nil
+	// One call, not mage dependencies: the pipeline runs vendor:check
+	// alongside compile:all (mage would run them one after the other).
+	return b.Release(ctx)
 }
 
 // Push publishes the image indexes in dist/oci to GANTRY_REPO (never builds): blobs, manifests, then tags; writes dist/metadata.json.

@@ -3,6 +3,9 @@ package pipeline_test
 import (
 	"context"
 	"debug/elf"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +19,7 @@ import (
 	"github.com/gantrybuild/gantry/targets/index"
 	"github.com/gantrybuild/gantry/targets/internal/ocitest"
 	"github.com/gantrybuild/gantry/targets/internal/testrepo"
+	"github.com/gantrybuild/gantry/targets/pipeline"
 	"github.com/gantrybuild/gantry/targets/sign/sigtag"
 )
 
@@ -192,5 +196,44 @@ func TestDirtyTree(t *testing.T) {
 	release(t, b)
 	if !strings.HasSuffix(b.Version, "-dirty") {
 		t.Errorf("version = %q, want a -dirty suffix", b.Version)
+	}
+}
+
+// Release runs vendor:check alongside compile: with a go command whose
+// `mod verify` waits for a `go build` to have started, the release
+// completes (run one after the other, the check would give up).
+func TestReleaseChecksVendorAlongsideCompile(t *testing.T) {
+	real, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	started := filepath.Join(dir, "build-started")
+	script := fmt.Sprintf(`#!/bin/sh
+if [ "$1" = build ]; then : > '%[1]s'; fi
+if [ "$1 $2" = "mod verify" ]; then
+	i=0
+	while [ ! -e '%[1]s' ]; do
+		i=$((i+1)); [ $i -gt 600 ] && { echo "no go build started while go mod verify ran" >&2; exit 1; }
+		sleep 0.05
+	done
+fi
+exec '%[2]s' "$@"
+`, started, real)
+	goBin := filepath.Join(dir, "go")
+	if err := os.WriteFile(goBin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	repo := testrepo.New(t, "hello", "")
+	cfg, err := config.Load(config.Project{}, config.MapEnv(nil), repo.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := pipeline.New(context.Background(), cfg, pipeline.Options{Log: newLog(t), GoBin: goBin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Release(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -98,6 +98,25 @@ func Options(s config.Scaffold) []Option {
 	return opts
 }
 
+// InitConfigured is Init with init's environment settings (mage init and
+// gantry-init): without GANTRY_KIT, the kit is the Gantry module of the
+// program running, found from the current directory (see Running).
+func InitConfigured(ctx context.Context, dir string, s config.Scaffold) error {
+	opts := Options(s)
+	if s.Kit == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		kit, err := Running(ctx, wd)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, WithKit(kit))
+	}
+	return Init(ctx, dir, opts...)
+}
+
 // file is one file Init writes.
 type file struct {
 	path    string // relative to the repository, slash-separated

@@ -185,19 +185,7 @@ func newAttestationLayer(ctx context.Context, s Signer, stmt []byte, pt string) 
 	if err != nil {
 		return legacyLayer{}, err
 	}
-	d, size, err := v1.SHA256(bytes.NewReader(env))
-	if err != nil {
-		return legacyLayer{}, err
-	}
-	return legacyLayer{
-		desc: v1.Descriptor{
-			MediaType:   DSSEMediaType,
-			Size:        size,
-			Digest:      d,
-			Annotations: map[string]string{SignatureAnnotation: "", predicateAnnotation: pt},
-		},
-		payload: env,
-	}, nil
+	return newLayer(DSSEMediaType, env, map[string]string{SignatureAnnotation: "", predicateAnnotation: pt})
 }
 
 // attBundle is a new attestation bundle and its predicate type.

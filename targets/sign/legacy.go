@@ -103,18 +103,19 @@ func newLegacyLayer(ctx context.Context, s Signer, identity string, h v1.Hash) (
 	if err != nil {
 		return legacyLayer{}, err
 	}
-	d, size, err := v1.SHA256(bytes.NewReader(p))
+	return newLayer(SimpleSigningMediaType, p, map[string]string{SignatureAnnotation: base64.StdEncoding.EncodeToString(sig)})
+}
+
+// newLayer describes payload as a layer of a legacy signature or
+// attestation manifest.
+func newLayer(mt types.MediaType, payload []byte, annotations map[string]string) (legacyLayer, error) {
+	d, size, err := v1.SHA256(bytes.NewReader(payload))
 	if err != nil {
 		return legacyLayer{}, err
 	}
 	return legacyLayer{
-		desc: v1.Descriptor{
-			MediaType:   SimpleSigningMediaType,
-			Size:        size,
-			Digest:      d,
-			Annotations: map[string]string{SignatureAnnotation: base64.StdEncoding.EncodeToString(sig)},
-		},
-		payload: p,
+		desc:    v1.Descriptor{MediaType: mt, Size: size, Digest: d, Annotations: annotations},
+		payload: payload,
 	}, nil
 }
 

@@ -39,17 +39,5 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	opts := scaffold.Options(s)
-	if s.Kit == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return err
-		}
-		kit, err := scaffold.Running(ctx, wd)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, scaffold.WithKit(kit))
-	}
-	return scaffold.Init(ctx, dir, opts...)
+	return scaffold.InitConfigured(ctx, dir, s)
 }
