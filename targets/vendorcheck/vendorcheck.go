@@ -50,7 +50,7 @@ func Check(ctx context.Context, req Request) error {
 		fmt.Fprintf(req.Log, "go mod verify: %s: all modules verified (cached: go.mod, go.sum, module cache and toolchain unchanged)\n", req.Dir)
 	} else {
 		if out, err := run(ctx, req, "mod", "verify"); err != nil {
-			return fmt.Errorf("go mod verify in %s: %s: the module cache does not match go.sum; run `go clean -modcache` and build again, or check go.sum", req.Dir, firstLines(out, err))
+			return fmt.Errorf("go mod verify in %s: %s: %s", req.Dir, firstLines(out, err), verifyAdvice(string(out)))
 		}
 		m.pass(ctx, req, hasVendor, checkVerify)
 		fmt.Fprintf(req.Log, "go mod verify: %s: all modules verified\n", req.Dir)
@@ -97,6 +97,22 @@ func run(ctx context.Context, req Request, args ...string) ([]byte, error) {
 	// -mod=vendor in GOFLAGS would make `go mod vendor` refuse to run.
 	cmd.Env = append(cmd.Env, "GOFLAGS=", "GOWORK=off")
 	return cmd.CombinedOutput()
+}
+
+// verifyAdvice says what to do about a failed `go mod verify`, from its
+// output: a go.mod or go.sum that is not in step is mended with go mod
+// tidy; a module cache whose files changed since download, by clearing it.
+func verifyAdvice(out string) string {
+	switch {
+	case strings.Contains(out, "missing go.sum entry"), strings.Contains(out, "updates to go.mod needed"),
+		strings.Contains(out, "go: updates to go.sum needed"):
+		return "go.mod and go.sum are not in step; run `go mod tidy` and commit both"
+	case strings.Contains(out, "has been modified"):
+		return "the module cache does not match go.sum (a file in it changed after download); run `go clean -modcache` and build again"
+	case strings.Contains(out, "verifying") && strings.Contains(out, "checksum mismatch"):
+		return "a download does not match go.sum: if go.sum was edited by hand, restore it; else the module proxy served other bytes, which is worth reporting"
+	}
+	return "the module cache does not match go.sum; run `go clean -modcache` and build again, or check go.sum"
 }
 
 func firstLines(out []byte, err error) string {

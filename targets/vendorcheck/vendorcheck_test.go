@@ -241,6 +241,20 @@ func TestCompareTrees(t *testing.T) {
 	}
 }
 
+func TestVerifyAdvice(t *testing.T) {
+	for _, tc := range []struct{ out, want string }{
+		{"golang.org/x/mod v0.42.0: dir has been modified (/m/golang.org/x/mod@v0.42.0)", "go clean -modcache"},
+		{"go: example.com/a@v1.0.0: missing go.sum entry for go.mod file; to add it:", "go mod tidy"},
+		{"go: updates to go.mod needed; to update it:\n\tgo mod tidy", "go mod tidy"},
+		{"verifying golang.org/x/mod@v0.42.0: checksum mismatch", "go.sum was edited by hand"},
+		{"something else", "go clean -modcache"},
+	} {
+		if got := verifyAdvice(tc.out); !strings.Contains(got, tc.want) {
+			t.Errorf("verifyAdvice(%q) = %q, want it to say %q", tc.out, got, tc.want)
+		}
+	}
+}
+
 func TestModuleChanges(t *testing.T) {
 	have := map[string]string{"golang.org/x/mod": "v0.42.0", "example.com/gone": "v1.0.0", "example.com/a": "v1.0.0 => ./a", "example.com/same": "v2.0.0"}
 	want := map[string]string{"golang.org/x/mod": "v0.41.0", "example.com/new": "v0.1.0", "example.com/a": "v1.0.0 => ./b", "example.com/same": "v2.0.0"}
