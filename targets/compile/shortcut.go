@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/mod/modfile"
 
+	"github.com/gantrybuild/gantry/targets/internal/atomicfile"
 	"github.com/gantrybuild/gantry/targets/internal/goenv"
 	"github.com/gantrybuild/gantry/targets/internal/statcache"
 )
@@ -257,20 +258,13 @@ func (s *shortcut) record(built map[string]string) error {
 	if err != nil || racy || tree != s.tree {
 		return nil
 	}
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
-		return fmt.Errorf("creating the compile stamp directory: %w", err)
-	}
 	for out, key := range built {
 		stamp, ok := stampOf(out, key)
 		if !ok {
 			continue
 		}
-		tmp := s.stampFile(out) + ".tmp"
-		if err := os.WriteFile(tmp, []byte(stamp), 0o644); err != nil {
-			return fmt.Errorf("writing the compile stamp of %s: %w", out, err)
-		}
-		if err := os.Rename(tmp, s.stampFile(out)); err != nil {
-			return fmt.Errorf("writing the compile stamp of %s: %w", out, err)
+		if err := atomicfile.Write(s.stampFile(out), []byte(stamp)); err != nil {
+			return fmt.Errorf("compile stamp of %s: %w", out, err)
 		}
 	}
 	return nil

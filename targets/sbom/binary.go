@@ -17,6 +17,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	kgzip "github.com/klauspost/compress/gzip"
+
+	"github.com/gantrybuild/gantry/targets/internal/atomicfile"
 )
 
 // maxBinary bounds the size of a file read to look for Go build info.
@@ -90,11 +92,8 @@ func (o *options) cachedBinaryInLayer(l v1.Layer) (Binary, error) {
 	default:
 		c = cachedLayer{Path: b.Path, Size: b.Size, SHA256: b.SHA256.String(), GoVersion: b.Info.GoVersion, BuildInfo: b.Info.String()}
 	}
-	if data, jerr := json.Marshal(c); jerr == nil && os.MkdirAll(o.cacheDir, 0o755) == nil {
-		tmp := file + ".tmp"
-		if os.WriteFile(tmp, data, 0o644) == nil {
-			os.Rename(tmp, file) // best effort: a failure means reading the layer again next time
-		}
+	if data, jerr := json.Marshal(c); jerr == nil {
+		_ = atomicfile.Write(file, data) // best effort: a failure means reading the layer again next time
 	}
 	return b, err
 }

@@ -84,7 +84,8 @@ func TestLayoutDeterministic(t *testing.T) {
 	// The second run answered from the cache of layers already read: an
 	// entry edited behind its back shows in the documents, and removing
 	// the cache gives the first run's documents again.
-	entries, _ := filepath.Glob(filepath.Join(filepath.Dir(filepath.Dir(dir)), "cache", "sbom", "layer-*.json"))
+	cache := filepath.Join(filepath.Dir(filepath.Dir(dir)), "cache", "sbom") // dist/cache/sbom
+	entries, _ := filepath.Glob(filepath.Join(cache, "layer-*.json"))
 	edited := 0
 	for _, e := range entries {
 		data, err := os.ReadFile(e)
@@ -106,11 +107,11 @@ func TestLayoutDeterministic(t *testing.T) {
 		t.Error("the sbom step did not use its cache of layers")
 	}
 	// Likewise the license classifier's answers, by license text.
-	os.RemoveAll(filepath.Join(filepath.Dir(filepath.Dir(dir)), "cache", "sbom"))
+	os.RemoveAll(cache)
 	if err := b.SBOM(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	licenses := filepath.Join(filepath.Dir(filepath.Dir(dir)), "cache", "sbom", "licenses.json")
+	licenses := filepath.Join(cache, "licenses.json")
 	data, err := os.ReadFile(licenses)
 	if err != nil || !bytes.Contains(data, []byte(`"BSD-3-Clause"`)) {
 		t.Fatalf("license cache: %v %s, want x/mod's BSD-3-Clause", err, data)
@@ -122,7 +123,7 @@ func TestLayoutDeterministic(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(snapshot(t, b.SBOMDir())), "0BSD") {
 		t.Error("the sbom step did not use its cache of license answers")
 	}
-	os.RemoveAll(filepath.Join(filepath.Dir(filepath.Dir(dir)), "cache", "sbom"))
+	os.RemoveAll(cache)
 	if err := b.SBOM(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/licenseclassifier/v2/assets"
 	"golang.org/x/mod/module"
+
+	"github.com/gantrybuild/gantry/targets/internal/atomicfile"
 )
 
 // minConfidence is how sure the classifier must be of a license.
@@ -155,11 +157,7 @@ func (d *licenseDetector) save() {
 		return
 	}
 	b, err := json.Marshal(map[string]any{"version": licenseCacheVersion, "known": d.known})
-	if err != nil || os.MkdirAll(filepath.Dir(d.cacheFile), 0o755) != nil {
-		return
-	}
-	tmp := d.cacheFile + ".tmp"
-	if os.WriteFile(tmp, b, 0o644) == nil && os.Rename(tmp, d.cacheFile) == nil {
+	if err == nil && atomicfile.Write(d.cacheFile, b) == nil {
 		d.dirty = false
 	}
 }

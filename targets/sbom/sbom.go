@@ -26,6 +26,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/gantrybuild/gantry/targets/internal/atomicfile"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/platform"
 	"github.com/gantrybuild/gantry/targets/sign/sigtag"
@@ -312,7 +313,7 @@ func (o *options) write(ctx context.Context, d *ocidir.Dir, ij *v1.IndexManifest
 		w := Written{Name: a.name, Subject: a.subject.Digest, ArtifactType: a.artifactType, PredicateType: a.predicateType}
 		if o.outDir != "" {
 			w.File = filepath.Join(o.outDir, fileName(o.name, a.name, a.artifactType))
-			if err := writeFile(w.File, a.content); err != nil {
+			if err := atomicfile.Write(w.File, a.content); err != nil {
 				return nil, err
 			}
 		}
@@ -347,17 +348,6 @@ func kindName(artifactType string) string {
 		return "cdx"
 	}
 	return "spdx"
-}
-
-func writeFile(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 func formatTime(t time.Time) string {

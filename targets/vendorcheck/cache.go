@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/mod/modfile"
 
+	"github.com/gantrybuild/gantry/targets/internal/atomicfile"
 	"github.com/gantrybuild/gantry/targets/internal/goenv"
 	"github.com/gantrybuild/gantry/targets/internal/statcache"
 )
@@ -141,7 +142,7 @@ func (m *memo) pass(ctx context.Context, req Request, hasVendor bool, check stri
 	if err != nil {
 		return
 	}
-	_ = writeAtomic(m.file, b)
+	_ = atomicfile.Write(m.file, b)
 }
 
 // save keeps the stat cache for the next run.
@@ -239,25 +240,4 @@ func (m *memo) hashTree(h hash.Hash, root string) error {
 		fmt.Fprintf(h, "file %s %s\n", filepath.ToSlash(rel), sum)
 		return nil
 	})
-}
-
-// writeAtomic replaces file with data (a temp file renamed into place).
-func writeAtomic(file string, data []byte) error {
-	dir := filepath.Dir(file)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), file)
 }
