@@ -2,12 +2,12 @@ package targets
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/magefile/mage/mg"
 
+	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/platform"
 	"github.com/gantrybuild/gantry/targets/reproduce"
 )
@@ -109,12 +109,11 @@ func (Verify) Reproducible(ctx context.Context) error {
 	return reproduce.Run(ctx, b, os.Stdout)
 }
 
-// Clean removes the output directory (dist/).
+// Clean removes the output directory (dist/) when Gantry created it (it holds Gantry's .gantry marker), and says what it removed.
 func Clean(ctx context.Context) error {
 	cfg, err := loadConfig()
 	if err != nil {
 		return err
 	}
-	fmt.Printf("removing %s\n", cfg.Out)
-	return os.RemoveAll(cfg.Out)
+	return config.Clean(cfg.Out, os.Stdout)
 }

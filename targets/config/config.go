@@ -118,9 +118,14 @@ func Load(p Project, env Env, root string) (*Config, error) {
 		return nil, berr
 	}
 	c.SBOM = sbom
-	if c.Out == "" {
-		c.Out = DefaultOut
+	outFrom := "Project.Out"
+	if _, ok := env.lookup("GANTRY_OUT"); ok {
+		outFrom = "GANTRY_OUT"
 	}
+	if c.Out == "" {
+		c.Out, outFrom = DefaultOut, "default"
+	}
+	outGiven := c.Out
 	c.Out = abs(root, c.Out)
 	for i, d := range c.IndexFrom {
 		c.IndexFrom[i] = abs(root, d)
@@ -153,6 +158,13 @@ func Load(p Project, env Env, root string) (*Config, error) {
 		seen[t.Name] = true
 		t.Repos = imageRepos(c.Push.Repos, t.Name, len(images) > 1)
 		c.Images = append(c.Images, t)
+	}
+	modules := []string{root}
+	for _, t := range c.Images {
+		modules = append(modules, t.Dir)
+	}
+	if err := checkOut(c.Out, outFrom, outGiven, modules); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

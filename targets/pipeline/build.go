@@ -44,6 +44,9 @@ type Build struct {
 	supported     []v1.Platform
 	supportedErr  error
 
+	outOnce sync.Once
+	outErr  error
+
 	signerMu sync.Mutex
 	signer   sign.Signer // the configured key, loaded once (a passphrase costs scrypt; a KMS a round trip)
 }
@@ -100,6 +103,13 @@ func (b *Build) CheckClean() error {
 		return fmt.Errorf("the work tree has uncommitted changes (%s), so the release would not match any commit: commit or stash them, or set GANTRY_ALLOW_DIRTY=1 to build %s anyway", strings.Join(b.Git.Changes, ", "), b.Version)
 	}
 	return nil
+}
+
+// makeOut creates the output directory, marked as Gantry's so that clean
+// may remove it, before a step first writes into it.
+func (b *Build) makeOut() error {
+	b.outOnce.Do(func() { b.outErr = config.MakeOut(b.Config.Out) })
+	return b.outErr
 }
 
 func (b *Build) logf(format string, args ...any) { fmt.Fprintf(b.opts.Log, format, args...) }

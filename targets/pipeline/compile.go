@@ -21,6 +21,9 @@ import (
 func (b *Build) VendorCheck(ctx context.Context) error { return b.vendorCheck(ctx, b.opts.Log) }
 
 func (b *Build) vendorCheck(ctx context.Context, log io.Writer) error {
+	if err := b.makeOut(); err != nil {
+		return err
+	}
 	done := map[string]bool{}
 	for _, t := range b.Config.Images {
 		if done[t.Dir] {
@@ -68,6 +71,9 @@ func (b *Build) Compile(ctx context.Context, only []v1.Platform) error {
 }
 
 func (b *Build) compile(ctx context.Context, only []v1.Platform, log io.Writer) error {
+	if err := b.makeOut(); err != nil {
+		return err
+	}
 	var errs []error
 	for _, t := range b.Config.Images {
 		plats := t.Platforms

@@ -18,6 +18,9 @@ import (
 // platform images of its layout (merged first from Config.IndexFrom when
 // set) and names it <version> in index.json.
 func (b *Build) Index(ctx context.Context) error {
+	if err := b.makeOut(); err != nil {
+		return err
+	}
 	for _, t := range b.Config.Images {
 		if err := b.indexImage(ctx, t); err != nil {
 			return fmt.Errorf("image %s: %w", t.Name, err)

@@ -32,6 +32,9 @@ func (b *Build) Push(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := b.makeOut(); err != nil {
+		return err
+	}
 	meta := filepath.Join(b.Config.Out, MetadataFile)
 	if err := push.WriteMetadata(meta, res); err != nil {
 		return err
