@@ -2,6 +2,8 @@ package targets
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -77,7 +79,7 @@ func Index(ctx context.Context) error {
 	return b.Index(ctx)
 }
 
-// Release runs vendor:check, compile:all, layout, index, sbom and sign (when GANTRY_SIGN_KEY is set), prints what was built, then pushes when GANTRY_REPO is set (refuses a dirty tree unless GANTRY_ALLOW_DIRTY=1).
+// Release runs vendor:check, compile:all, layout, index, sbom and sign (when GANTRY_SIGN_KEY is set), prints what was built, then pushes when GANTRY_REPO is set (refuses a dirty tree unless GANTRY_ALLOW_DIRTY=1); with GANTRY_INDEX_FROM (a split pipeline's merge job) it merges the layouts built elsewhere instead of building.
 func Release(ctx context.Context) error {
 	b, err := load(ctx)
 	if err != nil {
@@ -116,4 +118,22 @@ func Clean(ctx context.Context) error {
 		return err
 	}
 	return config.Clean(cfg.Out, os.Stdout)
+}
+
+// Platforms prints the configured platforms of every image as a JSON array, e.g. ["linux/amd64","linux/arm64"]: the matrix of a split CI pipeline's build jobs.
+func Platforms(ctx context.Context) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, p := range cfg.Platforms() {
+		names = append(names, platform.String(p))
+	}
+	out, err := json.Marshal(names)
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(out))
+	return nil
 }

@@ -127,9 +127,11 @@ func Load(p Project, env Env, root string) (*Config, error) {
 	}
 	outGiven := c.Out
 	c.Out = abs(root, c.Out)
-	for i, d := range c.IndexFrom {
-		c.IndexFrom[i] = abs(root, d)
+	indexFrom, err := expandIndexFrom(root, c.IndexFrom)
+	if err != nil {
+		return nil, err
 	}
+	c.IndexFrom = indexFrom
 	switch c.Compression {
 	case "":
 		c.Compression = DefaultCompression
@@ -142,7 +144,7 @@ func Load(p Project, env Env, root string) (*Config, error) {
 	if len(images) == 0 {
 		images = []Image{{}}
 	}
-	images, err := imagesFromEnv(images, env)
+	images, err = imagesFromEnv(images, env)
 	if err != nil {
 		return nil, err
 	}
@@ -300,4 +302,44 @@ func lastElem(p string) string {
 		return ""
 	}
 	return last
+}
+
+// expandIndexFrom resolves the layouts to merge against root; an entry with
+// a glob pattern (dist/layouts/*, where a CI job downloads one artifact per
+// build job) stands for the directories it matches, and must match one.
+func expandIndexFrom(root string, entries []string) ([]string, error) {
+	var out []string
+	for _, e := range entries {
+		p := abs(root, e)
+		if !strings.ContainsAny(e, "*?[") {
+			out = append(out, p)
+			continue
+		}
+		matches, err := filepath.Glob(p)
+		if err != nil {
+			return nil, fmt.Errorf("GANTRY_INDEX_FROM entry %q is not a valid pattern: %w", e, err)
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("GANTRY_INDEX_FROM entry %q matches no directory: did the build jobs' layouts reach this job?", e)
+		}
+		out = append(out, matches...)
+	}
+	return out, nil
+}
+
+// Platforms are the platforms of every image, each once, in the order they
+// are configured: what a CI matrix of per-platform build jobs runs.
+func (c *Config) Platforms() []v1.Platform {
+	var out []v1.Platform
+	seen := map[string]bool{}
+	for _, t := range c.Images {
+		for _, p := range t.Platforms {
+			key := p.OS + "/" + p.Architecture + "/" + p.Variant + "/" + p.OSVersion
+			if !seen[key] {
+				seen[key] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }

@@ -28,7 +28,7 @@ var Vars = []Var{
 	{Name: "GANTRY_TAGS", Description: "extra comma-separated tags for the image, besides the version"},
 	{Name: "GANTRY_ALLOW_DIRTY", Description: "set to 1 to let release build from a work tree with uncommitted changes"},
 	{Name: "GANTRY_REQUIRE_VENDOR", Description: "set to 1 to make vendor:check fail when a module has no vendor/ directory"},
-	{Name: "GANTRY_INDEX_FROM", Description: "comma-separated OCI layouts (per-platform builds from other runners) to merge into one index"},
+	{Name: "GANTRY_INDEX_FROM", Description: "comma-separated OCI layouts (per-platform builds from other runners) to merge into one index; a glob such as dist/layouts/* stands for the directories it matches; release then merges instead of building (a split pipeline's merge job)"},
 	{Name: "GANTRY_COMPRESSION", Description: "layer compression: gzip (default) or zstd"},
 	{Name: "GANTRY_JOBS", Description: "how many platforms compile at once (default: the number of CPUs)"},
 	{Name: "SOURCE_DATE_EPOCH", Description: "Unix time used as the image creation time (default: the commit time)"},

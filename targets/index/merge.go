@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -151,8 +152,63 @@ func sameRevision(srcs []Source) error {
 			first = s
 			continue
 		}
+		if s.Revision == first.Revision && s.Version != first.Version {
+			return fmt.Errorf("layouts come from different builds of revision %q: %s has version %q, %s has version %q; a build job's work tree had uncommitted changes (a -dirty version): keep build jobs from changing tracked files", s.Revision, first.Layout, first.Version, s.Layout, s.Version)
+		}
 		if s.Revision != first.Revision || s.Version != first.Version {
 			return fmt.Errorf("layouts come from different builds: %s has revision %q version %q, %s has revision %q version %q; build every platform from the same commit", first.Layout, first.Revision, first.Version, s.Layout, s.Revision, s.Version)
+		}
+	}
+	return nil
+}
+
+// Select returns, in the order of want, the merged platform images of the
+// configured platforms, so that a merged index lists its manifests as a
+// single-runner build does (its digest depends on that order). A configured
+// platform no layout holds is an error; a platform not configured (a
+// per-platform build job building every image for its platform) is left out.
+func Select(srcs []Source, want []v1.Platform) ([]Source, error) {
+	byPlatform := map[string]Source{}
+	for _, s := range srcs {
+		byPlatform[platform.String(*s.Descriptor.Platform)] = s
+	}
+	var out []Source
+	var missing []string
+	for _, p := range want {
+		key := platform.String(p)
+		s, ok := byPlatform[key]
+		if !ok {
+			missing = append(missing, key)
+			continue
+		}
+		out = append(out, s)
+	}
+	if len(missing) > 0 {
+		var have []string
+		for _, s := range srcs {
+			have = append(have, platform.String(*s.Descriptor.Platform))
+		}
+		return nil, fmt.Errorf("no merged layout holds %s (they hold %s): every configured platform needs a build job, and the merge job needs every build job's layout", strings.Join(missing, ", "), strings.Join(have, ", "))
+	}
+	return out, nil
+}
+
+// CheckSameBuild refuses layouts built from another commit than revision,
+// or, unless allowDirty, with another version than version: a build job
+// whose work tree had uncommitted changes writes a "-dirty" version, which
+// the merge job, checked out clean, must not publish. An empty revision
+// (no git) checks nothing.
+func CheckSameBuild(srcs []Source, revision, version string, allowDirty bool) error {
+	if revision == "" {
+		return nil
+	}
+	for _, s := range srcs {
+		p := platform.String(*s.Descriptor.Platform)
+		if s.Revision != revision {
+			return fmt.Errorf("layout %s holds %s built from revision %q, but this checkout is at %q: run the merge job on the commit the build jobs built", s.Layout, p, s.Revision, revision)
+		}
+		if !allowDirty && s.Version != version {
+			return fmt.Errorf("layout %s holds %s built as version %q, but this checkout is version %q: its build job's work tree had uncommitted changes (or other tags); keep build jobs from changing tracked files, or set GANTRY_ALLOW_DIRTY=1 in every job", s.Layout, p, s.Version, version)
 		}
 	}
 	return nil

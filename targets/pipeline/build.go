@@ -7,7 +7,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"github.com/gantrybuild/gantry/targets/sign"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,8 +18,10 @@ import (
 
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/gitinfo"
+	"github.com/gantrybuild/gantry/targets/internal/goenv"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/platform"
+	"github.com/gantrybuild/gantry/targets/sign"
 )
 
 // Options tune a Build.
@@ -67,7 +68,13 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Build, error) 
 		if len(cfg.Images) > 0 {
 			dir = cfg.Images[0].Dir
 		}
-		info, err := gitinfo.Read(dir, gitinfo.IgnorePaths(append([]string{cfg.Out}, cfg.Sign.KeyFiles()...)...))
+		ignore := append([]string{cfg.Out}, cfg.Sign.KeyFiles()...)
+		// The go command's caches in the work tree (GitLab can cache only
+		// paths inside the project) are not sources.
+		if vars, err := goenv.Read(ctx, opts.GoBin, dir, b.env()); err == nil {
+			ignore = append(ignore, vars.CacheDirs()...)
+		}
+		info, err := gitinfo.Read(dir, gitinfo.IgnorePaths(ignore...))
 		if err != nil {
 			return nil, fmt.Errorf("reading git metadata of %s: %w", dir, err)
 		}

@@ -50,6 +50,12 @@ func (b *Build) indexImage(ctx context.Context, t config.Target) error {
 		if err != nil {
 			return err
 		}
+		if err := index.CheckSameBuild(srcs, b.Git.Revision, b.Version, b.Config.AllowDirty); err != nil {
+			return err
+		}
+		if srcs, err = index.Select(srcs, t.Platforms); err != nil {
+			return fmt.Errorf("GANTRY_INDEX_FROM: %w", err)
+		}
 	} else if srcs, err = index.Platforms(store.Path()); err != nil {
 		return err
 	}

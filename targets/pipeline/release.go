@@ -5,7 +5,9 @@ import "context"
 // Release runs every step in order: refuse a dirty tree, vendor check,
 // compile, layout, index, sbom (unless GANTRY_SBOM=0), sign (when a key is configured; else it says it
 // skipped signing); then prints the summary and, when a destination is
-// configured, pushes.
+// configured, pushes. With Config.IndexFrom (the merge job of a split
+// pipeline) the index merges the layouts built elsewhere instead of the
+// vendor check, compile and layout, and the rest is the same.
 func (b *Build) Release(ctx context.Context) error {
 	if err := b.CheckClean(); err != nil {
 		return err
@@ -24,6 +26,16 @@ func (b *Build) Release(ctx context.Context) error {
 		b.Index,
 		b.SBOMIfEnabled,
 		b.SignIfConfigured,
+	}
+	if len(b.Config.IndexFrom) > 0 {
+		// A split pipeline's merge job: the build jobs checked, compiled
+		// and wrote the layouts; the rest is what release does.
+		steps = []func(context.Context) error{
+			b.Index,
+			b.downloadForSBOM,
+			b.SBOMIfEnabled,
+			b.SignIfConfigured,
+		}
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {

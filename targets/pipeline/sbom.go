@@ -65,6 +65,26 @@ func (b *Build) SBOMIfEnabled(ctx context.Context) error {
 	return b.SBOM(ctx)
 }
 
+// downloadForSBOM fills the module cache for the SBOM's licenses when the
+// layouts were compiled on other runners (a vendored module has them in
+// vendor/).
+func (b *Build) downloadForSBOM(ctx context.Context) error {
+	if !b.Config.SBOM.Enabled() {
+		return nil
+	}
+	done := map[string]bool{}
+	for _, t := range b.Config.Images {
+		if t.Vendor || done[t.Dir] {
+			continue
+		}
+		done[t.Dir] = true
+		if err := sbom.DownloadModules(ctx, b.opts.GoBin, t.Dir, b.env()); err != nil {
+			return fmt.Errorf("image %s: %w", t.Name, err)
+		}
+	}
+	return nil
+}
+
 // buildConfig is the configuration of t the provenance records.
 func buildConfig(compression string, t config.Target) map[string]string {
 	c := map[string]string{

@@ -1,10 +1,13 @@
 package sbom
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -186,4 +189,19 @@ func (d *licenseDetector) match(text []byte) []string {
 	d.matchMu.Lock()
 	defer d.matchMu.Unlock()
 	return d.find(text)
+}
+
+// DownloadModules fills the module cache with the modules the module in dir
+// builds with (`go mod download`), so that their licenses can be read on a
+// runner that never compiled it: a split pipeline's merge job describes
+// layouts that build jobs compiled elsewhere, and must find what a
+// single-runner release finds.
+func DownloadModules(ctx context.Context, goBin, dir string, env []string) error {
+	cmd := exec.CommandContext(ctx, goBin, "mod", "download")
+	cmd.Dir = dir
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("downloading the modules of %s for their licenses (go mod download): %w\n%s", dir, err, bytes.TrimSpace(out))
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -27,11 +28,32 @@ type Vars struct {
 	GOMODCACHE string
 	GOTOOLDIR  string
 	GOWORK     string
+	GOPATH     string // a list, as the go command reads it
+	GOCACHE    string
 
 	// Build holds every setting read that can change what go build
 	// produces (the ones above and GOEXPERIMENT, architecture levels set
 	// with go env -w, …), by name.
 	Build map[string]string
+}
+
+// CacheDirs are the directories the go command writes its caches and
+// downloads into: each GOPATH entry (the module cache is under it unless
+// GOMODCACHE moves it), GOMODCACHE and GOCACHE. CI systems that can cache
+// only paths inside the project (GitLab) put them in the work tree.
+func (v Vars) CacheDirs() []string {
+	var out []string
+	for _, p := range filepath.SplitList(v.GOPATH) {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	for _, p := range []string{v.GOMODCACHE, v.GOCACHE} {
+		if p != "" && p != "off" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Toolchain identifies the toolchain: its version and root.
@@ -91,7 +113,7 @@ func Read(ctx context.Context, goBin, dir string, env []string) (Vars, error) {
 
 func run(ctx context.Context, goBin, dir string, env []string) (Vars, error) {
 	var stderr bytes.Buffer
-	names := append([]string{"GOFLAGS", "GOROOT", "GOVERSION", "GOMODCACHE", "GOTOOLDIR", "GOWORK", "GOEXPERIMENT", "GOFIPS140", "GOTOOLCHAIN", "GOENV"}, platform.LevelVars()...)
+	names := append([]string{"GOFLAGS", "GOROOT", "GOVERSION", "GOMODCACHE", "GOTOOLDIR", "GOWORK", "GOPATH", "GOCACHE", "GOEXPERIMENT", "GOFIPS140", "GOTOOLCHAIN", "GOENV"}, platform.LevelVars()...)
 	cmd := exec.CommandContext(ctx, goBin, append([]string{"env", "-json"}, names...)...)
 	cmd.Dir = dir
 	cmd.Env = env
@@ -107,6 +129,9 @@ func run(ctx context.Context, goBin, dir string, env []string) (Vars, error) {
 	if err := json.Unmarshal(out, &v.Build); err != nil {
 		return Vars{}, fmt.Errorf("reading the go command's settings with %s env -json: %w", goBin, err)
 	}
+	// Where the go command keeps its caches changes nothing it builds.
+	delete(v.Build, "GOPATH")
+	delete(v.Build, "GOCACHE")
 	if v.GOROOT == "" {
 		return Vars{}, fmt.Errorf("%s env printed no GOROOT: %q", goBin, out)
 	}
