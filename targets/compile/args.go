@@ -16,6 +16,16 @@ import (
 // are sorted by name so the command line is deterministic. The platform is
 // not among them: it is in the environment (see Env).
 func Args(req Request, out string) ([]string, error) {
+	args, err := buildFlags(req)
+	if err != nil {
+		return nil, err
+	}
+	return append(args, "-o", out, req.Package), nil
+}
+
+// buildFlags is the go build command line without the output and the
+// package.
+func buildFlags(req Request) ([]string, error) {
 	args := []string{"build", "-trimpath", "-buildvcs=false"}
 	if req.Vendor {
 		args = append(args, "-mod=vendor")
@@ -40,7 +50,7 @@ func Args(req Request, out string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(args, "-ldflags", ldflags, "-o", out, req.Package), nil
+	return append(args, "-ldflags", ldflags), nil
 }
 
 // Env returns the environment that builds for p: base without its

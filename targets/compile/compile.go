@@ -14,16 +14,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/mod/modfile"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gantrybuild/gantry/targets/internal/goenv"
@@ -74,72 +77,277 @@ type Binary struct {
 // compiler's output; the other platforms still build, all errors are joined,
 // and the binaries that did build are returned with the error.
 func Run(ctx context.Context, req Request) ([]Binary, error) {
-	req, err := normalize(req)
+	res, err := RunAll(ctx, []Request{req})
 	if err != nil {
 		return nil, err
 	}
-	vars, err := checkEnvGOFLAGS(ctx, req)
-	if err != nil {
-		return nil, err
+	return res[0].Binaries, res[0].Err
+}
+
+// Result is what RunAll built for one request: its binaries in the order of
+// its platforms, and the joined errors of the platforms that failed.
+type Result struct {
+	Binaries []Binary
+	Err      error
+}
+
+// RunAll builds several requests as Run builds one, with as few go builds
+// as their settings allow: the binaries of requests that share a module
+// directory, go command, environment and build flags (tags, ldflags and -X
+// values, vendor mode) are built for each platform by one
+// `go build -o dir/ pkg1 pkg2 …` (see plan). The platforms build in
+// parallel, at most the first request's Jobs at once; each request logs to
+// its own Log. The error is for a request that is invalid, before anything
+// builds; build failures are in each request's Result.
+func RunAll(ctx context.Context, reqs []Request) ([]Result, error) {
+	type module struct {
+		sc   *shortcut
+		path string // module path, for execName
 	}
-	sc := newShortcut(req, vars)
-	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating output directory: %w", err)
+	modules := map[string]*module{}
+	reqs = slices.Clone(reqs) // normalised in place
+	var units []unit
+	var specs []spec
+	for i := range reqs {
+		req, err := normalize(reqs[i])
+		if err != nil {
+			return nil, name(reqs, i, err)
+		}
+		reqs[i] = req
+		vars, err := checkEnvGOFLAGS(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		mkey := strings.Join([]string{req.Dir, req.GoBin, req.StampDir, req.OutDir, strings.Join(req.Exclude, "\x01"), lookup(req.Env, "GOFLAGS")}, "\x00")
+		m := modules[mkey]
+		if m == nil {
+			m = &module{sc: newShortcut(req, vars), path: modulePath(req.Dir)}
+			modules[mkey] = m
+		}
+		if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
+			return nil, fmt.Errorf("creating output directory: %w", err)
+		}
+		flags, err := buildFlags(req)
+		if err != nil {
+			return nil, name(reqs, i, err)
+		}
+		for _, p := range req.Platforms {
+			out := filepath.Join(req.OutDir, req.Name+"_"+platform.FileSuffix(p))
+			env := Env(req.Env, p)
+			sp := spec{req: i, plat: p, out: out, flags: flags, env: env, sc: m.sc, exe: execName(m.path, req.Package)}
+			if m.sc != nil {
+				args, err := Args(req, out)
+				if err != nil {
+					return nil, err
+				}
+				sp.key = m.sc.key(args, env)
+			}
+			specs = append(specs, sp)
+			units = append(units, unit{req: i, group: groupOf(req, flags, env), pkg: req.Package, exe: sp.exe})
+		}
 	}
 
-	log := &lockedWriter{w: req.Log}
+	var logMu sync.Mutex // requests may share a Log
+	logs := make([]io.Writer, len(reqs))
+	for i, req := range reqs {
+		logs[i] = &lockedWriter{mu: &logMu, w: req.Log}
+	}
+	jobs := 1
+	if len(reqs) > 0 {
+		jobs = reqs[0].Jobs
+	}
 	var g errgroup.Group // not WithContext: one failure must not cancel the others
-	g.SetLimit(req.Jobs)
-	bins := make([]Binary, len(req.Platforms))
-	errs := make([]error, len(req.Platforms))
-	keys := make([]string, len(req.Platforms))
-	for i, p := range req.Platforms {
+	g.SetLimit(jobs)
+	errs := make([]error, len(specs))
+	built := make([]bool, len(specs)) // go build wrote it (the shortcut did not vouch for it)
+	for _, batch := range plan(units) {
 		g.Go(func() error {
-			bins[i], keys[i], errs[i] = build(ctx, req, p, sc, log)
+			if len(batch) == 1 {
+				i := batch[0]
+				built[i], errs[i] = build(ctx, reqs[specs[i].req], specs[i], logs[specs[i].req])
+				return nil
+			}
+			b, err := buildBatch(ctx, reqs, specs, batch, logs)
+			for _, i := range batch {
+				built[i], errs[i] = b, err
+			}
 			return nil
 		})
 	}
 	_ = g.Wait()
-	if sc != nil {
-		built := map[string]string{}
-		for i, b := range bins {
-			if errs[i] == nil && keys[i] != "" {
-				built[b.Path] = keys[i]
+
+	stamps := map[*shortcut]map[string]string{}
+	for i, sp := range specs {
+		if sp.sc != nil && built[i] && errs[i] == nil {
+			if stamps[sp.sc] == nil {
+				stamps[sp.sc] = map[string]string{}
 			}
+			stamps[sp.sc][sp.out] = sp.key
 		}
-		if err := sc.record(built); err != nil {
-			fmt.Fprintf(log, "compile: %v (the next run will call go build)\n", err)
+	}
+	for sc, outs := range stamps {
+		if err := sc.record(outs); err != nil {
+			fmt.Fprintf(logs[0], "compile: %v (the next run will call go build)\n", err)
 		}
 	}
 
-	var built []Binary
-	for i, b := range bins {
-		if errs[i] == nil {
-			built = append(built, b)
+	res := make([]Result, len(reqs))
+	perReq := make([][]error, len(reqs))
+	for i, sp := range specs {
+		if errs[i] != nil {
+			perReq[sp.req] = append(perReq[sp.req], errs[i])
+			continue
 		}
+		res[sp.req].Binaries = append(res[sp.req].Binaries, Binary{Platform: sp.plat, Path: sp.out})
 	}
-	return built, errors.Join(errs...)
+	for i := range res {
+		res[i].Err = errors.Join(perReq[i]...)
+	}
+	return res, nil
 }
 
-// build runs go build for one platform, unless the shortcut vouches for
-// the binary already there. key is the shortcut's key of a binary go build
-// wrote ("" when the shortcut is off or skipped the build).
-func build(ctx context.Context, req Request, p v1.Platform, sc *shortcut, log io.Writer) (bin Binary, key string, err error) {
-	out := filepath.Join(req.OutDir, req.Name+"_"+platform.FileSuffix(p))
-	args, err := Args(req, out)
-	if err != nil {
-		return Binary{}, "", err
+// name adds to an error in one of several requests which one it is.
+func name(reqs []Request, i int, err error) error {
+	if len(reqs) == 1 {
+		return err
 	}
-	env := Env(req.Env, p)
-	if sc != nil {
-		key = sc.key(args, env)
-		if sc.upToDate(out, key) {
-			fmt.Fprintf(log, "compile: %s for %s -> %s (up to date: no input changed since it was built)\n", req.Package, platform.String(p), out)
-			return Binary{Platform: p, Path: out}, "", nil
+	n := reqs[i].Name
+	if n == "" {
+		n = reqs[i].Package
+	}
+	return fmt.Errorf("%s: %w", n, err)
+}
+
+// spec is one binary to produce: a request's package for one platform.
+type spec struct {
+	req   int
+	plat  v1.Platform
+	out   string
+	flags []string  // go build's flags (buildFlags)
+	env   []string  // Env for plat
+	sc    *shortcut // nil: off
+	key   string    // the shortcut's key of this binary
+	exe   string    // the name go build -o dir/ gives it (execName)
+}
+
+// build runs go build for one binary, unless the shortcut vouches for the
+// one already there; built reports whether go build wrote it.
+func build(ctx context.Context, req Request, sp spec, log io.Writer) (built bool, err error) {
+	if sp.sc != nil {
+		if sp.sc.upToDate(sp.out, sp.key) {
+			fmt.Fprintf(log, "compile: %s for %s -> %s (up to date: no input changed since it was built)\n", req.Package, platform.String(sp.plat), sp.out)
+			return false, nil
 		}
-		sc.forget(out)
+		sp.sc.forget(sp.out)
 	}
 	start := time.Now()
+	args := append(slices.Clip(sp.flags), "-o", sp.out, req.Package)
+	if err := runGo(ctx, req, args, sp.env); err != nil {
+		fmt.Fprintf(log, "compile: %s for %s failed after %s\n", req.Package, platform.String(sp.plat), since(start))
+		return false, fmt.Errorf("compiling %s for %s: %w", req.Package, platform.String(sp.plat), err)
+	}
+	fmt.Fprintf(log, "compile: %s for %s -> %s (%s)\n", req.Package, platform.String(sp.plat), sp.out, since(start))
+	return true, nil
+}
+
+// buildBatch builds the binaries of batch (indices into specs, all of one
+// group) with one go build into their staging directory and links each to
+// its output name. It is skipped when the shortcut vouches for every one.
+func buildBatch(ctx context.Context, reqs []Request, specs []spec, batch []int, logs []io.Writer) (built bool, err error) {
+	first := specs[batch[0]]
+	req := reqs[first.req]
+	plat := platform.String(first.plat)
+	pkgs := make([]string, len(batch))
+	for j, i := range batch {
+		pkgs[j] = reqs[specs[i].req].Package
+	}
+	if first.sc != nil {
+		fresh := true
+		for _, i := range batch {
+			fresh = fresh && first.sc.upToDate(specs[i].out, specs[i].key)
+		}
+		if fresh {
+			for _, i := range batch {
+				fmt.Fprintf(logs[specs[i].req], "compile: %s for %s -> %s (up to date: no input changed since it was built)\n", pkgs[0], plat, specs[i].out)
+			}
+			return false, nil
+		}
+		for _, i := range batch {
+			first.sc.forget(specs[i].out)
+		}
+	}
+	start := time.Now()
+	stage := stageDir(req.OutDir, groupOf(req, first.flags, first.env), pkgs)
+	if err := os.MkdirAll(stage, 0o755); err != nil {
+		return false, fmt.Errorf("compiling %s for %s: creating staging directory: %w", strings.Join(pkgs, ", "), plat, err)
+	}
+	args := append(slices.Clip(first.flags), "-o", stage+string(filepath.Separator))
+	args = append(args, pkgs...)
+	err = runGo(ctx, req, args, first.env)
+	for _, i := range batch {
+		if err == nil {
+			err = publish(filepath.Join(stage, specs[i].exe), specs[i].out)
+		}
+	}
+	together := strings.Join(pkgs, ", ")
+	if err != nil {
+		for _, i := range batch {
+			fmt.Fprintf(logs[specs[i].req], "compile: %s for %s failed after %s\n", together, plat, since(start))
+		}
+		return false, fmt.Errorf("compiling %s for %s: %w", together, plat, err)
+	}
+	for j, i := range batch {
+		fmt.Fprintf(logs[specs[i].req], "compile: %s for %s -> %s (%s, one go build for %s)\n", pkgs[j], plat, specs[i].out, since(start), together)
+	}
+	return true, nil
+}
+
+// publish makes out the file staged: a hard link, so that the staged file
+// stays where go build looks for it next time, or a copy where the file
+// system has no hard links. It replaces out atomically and leaves it alone
+// when it is already the staged file.
+func publish(staged, out string) error {
+	sfi, err := os.Stat(staged)
+	if err != nil {
+		return fmt.Errorf("go build did not write %s: %w", staged, err)
+	}
+	if ofi, err := os.Lstat(out); err == nil && os.SameFile(sfi, ofi) {
+		return nil
+	}
+	tmp := out + ".tmp-link"
+	os.Remove(tmp)
+	if err := os.Link(staged, tmp); err != nil {
+		if err := copyFile(staged, tmp, sfi.Mode()); err != nil {
+			return fmt.Errorf("copying %s to %s: %w", staged, out, err)
+		}
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("linking %s to %s: %w", staged, out, err)
+	}
+	return nil
+}
+
+func copyFile(src, dst string, mode fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode.Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	return out.Close()
+}
+
+// runGo runs the go command in req.Dir; its error carries go's output.
+func runGo(ctx context.Context, req Request, args, env []string) error {
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, req.GoBin, args...)
 	cmd.Dir = req.Dir
@@ -155,17 +363,25 @@ func build(ctx context.Context, req Request, p v1.Platform, sc *shortcut, log io
 	}
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(log, "compile: %s for %s failed after %s\n", req.Package, platform.String(p), since(start))
 		if ctx.Err() != nil {
 			err = context.Cause(ctx)
 		}
 		if msg := strings.TrimSpace(stderr.String()); msg != "" {
-			return Binary{}, "", fmt.Errorf("compiling %s for %s: %w\n%s", req.Package, platform.String(p), err, msg)
+			return fmt.Errorf("%w\n%s", err, msg)
 		}
-		return Binary{}, "", fmt.Errorf("compiling %s for %s: %w", req.Package, platform.String(p), err)
+		return err
 	}
-	fmt.Fprintf(log, "compile: %s for %s -> %s (%s)\n", req.Package, platform.String(p), out, since(start))
-	return Binary{Platform: p, Path: out}, key, nil
+	return nil
+}
+
+// modulePath is the module path in dir's go.mod, or "" (then no binary
+// of a relative package can share a go build).
+func modulePath(dir string) string {
+	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return ""
+	}
+	return modfile.ModulePath(data)
 }
 
 // normalize applies Request's defaults and validates it, so the rest of the
@@ -258,7 +474,7 @@ func since(t time.Time) time.Duration {
 
 // lockedWriter serialises progress lines from parallel builds.
 type lockedWriter struct {
-	mu sync.Mutex
+	mu *sync.Mutex
 	w  io.Writer
 }
 

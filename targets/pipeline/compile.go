@@ -74,7 +74,7 @@ func (b *Build) compile(ctx context.Context, only []v1.Platform, log io.Writer) 
 	if err := b.makeOut(); err != nil {
 		return err
 	}
-	var errs []error
+	var reqs []compile.Request
 	for _, t := range b.Config.Images {
 		plats := t.Platforms
 		if only != nil {
@@ -92,8 +92,7 @@ func (b *Build) compile(ctx context.Context, only []v1.Platform, log io.Writer) 
 				return err
 			}
 		}
-		start := time.Now()
-		_, err := compile.Run(ctx, compile.Request{
+		reqs = append(reqs, compile.Request{
 			Dir:       t.Dir,
 			Package:   t.Main,
 			Name:      t.Name,
@@ -110,11 +109,21 @@ func (b *Build) compile(ctx context.Context, only []v1.Platform, log io.Writer) 
 			StampDir:  filepath.Join(b.cacheDir(), "compile"),
 			Exclude:   []string{b.Config.Out},
 		})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("image %s: %w", t.Name, err))
+	}
+	start := time.Now()
+	// Images of one module with the same settings build together: one go
+	// build per platform (compile.RunAll).
+	res, err := compile.RunAll(ctx, reqs)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i, t := range b.Config.Images {
+		if res[i].Err != nil {
+			errs = append(errs, fmt.Errorf("image %s: %w", t.Name, res[i].Err))
 			continue
 		}
-		fmt.Fprintf(log, "compiled %s for %d platform(s) in %s\n", t.Name, len(plats), time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(log, "compiled %s for %d platform(s) in %s\n", t.Name, len(reqs[i].Platforms), time.Since(start).Round(time.Millisecond))
 	}
 	return errors.Join(errs...)
 }
