@@ -10,6 +10,7 @@ package templates
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"go/format"
 	"strings"
@@ -25,8 +26,8 @@ type Data struct {
 	Image     string   // image name, e.g. app
 	Main      string   // main package, e.g. ./cmd/app; empty: Gantry finds it
 	Platforms []string // e.g. linux/amd64, linux/arm64
-	Repo      string   // where CI pushes, e.g. ghcr.io/org/app
-	GoVersion string   // Go version of the CI images, e.g. 1.26
+	Repo      string   // where the app is published, e.g. ghcr.io/org/app (the CI pipelines derive theirs from the CI's variables)
+	GoVersion string   // Go version of the GitLab CI images, e.g. 1.26 (GitHub reads go.mod)
 }
 
 // CI is one CI pipeline template.
@@ -42,11 +43,11 @@ var CIs = []CI{
 	{Name: "github", Path: ".github/workflows/image.yml", file: "github-single.yml.tmpl",
 		Description: "GitHub Actions, one job cross-compiles every platform (no QEMU), signs and pushes"},
 	{Name: "github-split", Path: ".github/workflows/image.yml", file: "github-split.yml.tmpl",
-		Description: "GitHub Actions, a matrix on native amd64 and arm64 runners uploads each platform's layout; a merge job runs index, sign, push"},
+		Description: "GitHub Actions, a runner per platform the magefile configures uploads its layout; a merge job runs release over them (index, SBOMs, provenance, sign, push)"},
 	{Name: "gitlab", Path: ".gitlab-ci.yml", file: "gitlab-single.yml.tmpl",
 		Description: "GitLab CI, one job cross-compiles every platform, signs and pushes"},
 	{Name: "gitlab-split", Path: ".gitlab-ci.yml", file: "gitlab-split.yml.tmpl",
-		Description: "GitLab CI, parallel:matrix on native amd64 and arm64 runners, then a merge job"},
+		Description: "GitLab CI, parallel:matrix with a runner per platform (checked against the magefile), then a merge job runs release over the layouts"},
 }
 
 // NoCI is the GANTRY_TEMPLATE value that writes no CI pipeline.
@@ -88,7 +89,30 @@ func Magefile(d Data) ([]byte, error) {
 // cross-compiled, for docker buildx without emulation.
 func Dockerfile(d Data) ([]byte, error) { return render("Dockerfile.tmpl", d) }
 
+// Actions are the GitHub actions the workflows use, pinned to the commit of
+// a release (a tag can be moved; a commit cannot), the version in a comment
+// for people and Dependabot. Each was read from the action's repository.
+var Actions = map[string]struct{ Commit, Version string }{
+	"checkout":          {"3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"},
+	"setup-go":          {"b7ad1dad31e06c5925ef5d2fc7ad053ef454303e", "v7.0.0"},
+	"upload-artifact":   {"bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"},
+	"download-artifact": {"3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"},
+}
+
 var funcs = template.FuncMap{
+	// pin is an action's commit with its version as a comment.
+	"pin": func(action string) (string, error) {
+		a, ok := Actions[action]
+		if !ok {
+			return "", fmt.Errorf("action %q has no pinned commit in templates.Actions", action)
+		}
+		return a.Commit + " # " + a.Version, nil
+	},
+	// json writes a value as JSON, e.g. the platforms as `mage platforms` prints them.
+	"json": func(v any) (string, error) {
+		b, err := json.Marshal(v)
+		return string(b), err
+	},
 	"join":  strings.Join,
 	"quote": func(s string) string { return fmt.Sprintf("%q", s) },
 	// arch turns linux/arm/v7 into armv7, the suffix Gantry's tags use.

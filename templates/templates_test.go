@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -132,12 +133,18 @@ func TestGitHubWorkflowsPassActionlint(t *testing.T) {
 
 // gitlabJob is the part of a GitLab CI job the test checks.
 type gitlabJob struct {
-	Extends  string   `yaml:"extends"`
-	Stage    string   `yaml:"stage"`
-	Script   []string `yaml:"script"`
-	Needs    []string `yaml:"needs"`
+	Extends   string            `yaml:"extends"`
+	Stage     string            `yaml:"stage"`
+	Script    []string          `yaml:"script"`
+	Needs     []string          `yaml:"needs"`
+	Variables map[string]string `yaml:"variables"`
+	Rules     []struct {
+		If   string `yaml:"if"`
+		When string `yaml:"when"`
+	} `yaml:"rules"`
+	IDTokens map[string]map[string]string `yaml:"id_tokens"`
 	Parallel struct {
-		Matrix []map[string][]string `yaml:"matrix"`
+		Matrix []map[string]string `yaml:"matrix"`
 	} `yaml:"parallel"`
 	Artifacts struct {
 		Paths []string `yaml:"paths"`
@@ -147,21 +154,24 @@ type gitlabJob struct {
 	} `yaml:"cache"`
 }
 
+// onDefaultBranchAndTags is the rule of the jobs that sign and push.
+const onDefaultBranchAndTags = "$CI_COMMIT_TAG || $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"
+
 func TestGitLabPipelines(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		jobs   []string
 		stages []string
 	}{
-		{"gitlab", []string{"release"}, []string{"release"}},
-		{"gitlab-split", []string{"build", "merge"}, []string{"build", "release"}},
+		{"gitlab", []string{"check", "release"}, []string{"release"}},
+		{"gitlab-split", []string{"build", "check", "plan", "release"}, []string{"plan", "build", "release"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := templates.LookupCI(tc.name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := c.Render(example)
+			b, err := c.Render(minimal)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +194,7 @@ func TestGitLabPipelines(t *testing.T) {
 					if err := decode(n, &stages); err != nil {
 						t.Fatal(err)
 					}
-				case k == "variables" || strings.HasPrefix(k, "."):
+				case k == "variables" || k == "workflow" || strings.HasPrefix(k, "."):
 				default:
 					var j gitlabJob
 					if err := decode(n, &j); err != nil {
@@ -221,21 +231,45 @@ func TestGitLabPipelines(t *testing.T) {
 				if len(j.Script) == 0 {
 					t.Errorf("job %s has no script", name)
 				}
+				script := strings.Join(j.Script, "\n")
+				// Only the job that runs on the default branch and tags
+				// signs, pushes and gets an id token.
+				signs := len(j.IDTokens) > 0 || strings.Contains(script, "COSIGN_PRIVATE_KEY") || strings.Contains(script, "GANTRY_REPO") || strings.Contains(script, "CI_REGISTRY_PASSWORD")
+				onRelease := len(j.Rules) == 1 && j.Rules[0].If == onDefaultBranchAndTags && j.Rules[0].When == ""
+				if signs != (name == "release") || (name == "release") != onRelease {
+					t.Errorf("job %s: signs or pushes %v, runs only on the default branch and tags %v; want both only for release", name, signs, onRelease)
+				}
+			}
+			release := jobs["release"]
+			if aud := release.IDTokens["SIGSTORE_ID_TOKEN"]["aud"]; aud != "sigstore" {
+				t.Errorf("release's id_tokens = %v, want SIGSTORE_ID_TOKEN with aud sigstore", release.IDTokens)
+			}
+			check := jobs["check"]
+			if len(check.Rules) != 2 || check.Rules[0].If != onDefaultBranchAndTags || check.Rules[0].When != "never" {
+				t.Errorf("check's rules = %+v, want it everywhere but the default branch and tags", check.Rules)
 			}
 			if tc.name == "gitlab-split" {
-				build, merge := jobs["build"], jobs["merge"]
-				if len(build.Parallel.Matrix) != 1 || !slices.Equal(build.Parallel.Matrix[0]["ARCH"], []string{"amd64", "arm64"}) {
-					t.Errorf("build's parallel:matrix = %v, want ARCH: [amd64, arm64]", build.Parallel.Matrix)
+				build := jobs["build"]
+				var plats []string
+				for _, m := range build.Parallel.Matrix {
+					plats = append(plats, m["PLATFORM"])
+					if !strings.HasPrefix(m["RUNNER"], "saas-linux-") {
+						t.Errorf("build's matrix entry %v has no runner tag", m)
+					}
 				}
-				if !slices.Equal(build.Artifacts.Paths, []string{"layouts/"}) {
-					t.Errorf("build's artifacts = %v, want layouts/", build.Artifacts.Paths)
+				if diff := cmp.Diff(minimal.Platforms, plats); diff != "" {
+					t.Errorf("build's parallel:matrix platforms (-want +got):\n%s", diff)
 				}
-				if !slices.Equal(merge.Needs, []string{"build"}) {
-					t.Errorf("merge needs %v, want build", merge.Needs)
+				if !slices.Equal(build.Artifacts.Paths, []string{"dist/layouts/"}) {
+					t.Errorf("build's artifacts = %v, want dist/layouts/", build.Artifacts.Paths)
 				}
-				for _, target := range []string{"mage index", "mage sign", "mage push"} {
-					if !strings.Contains(strings.Join(merge.Script, "\n"), target) {
-						t.Errorf("merge does not run %s", target)
+				if plan := strings.Join(jobs["plan"].Script, "\n"); !strings.Contains(plan, "mage vendor:check") || !strings.Contains(plan, `expected='["linux/amd64","linux/arm64","linux/arm/v7"]'`) {
+					t.Errorf("plan does not run vendor:check and compare the magefile's platforms with the matrix:\n%s", plan)
+				}
+				for _, name := range []string{"check", "release"} {
+					j := jobs[name]
+					if !slices.Equal(j.Needs, []string{"build"}) || j.Variables["GANTRY_INDEX_FROM"] != "dist/layouts/*" || !strings.Contains(strings.Join(j.Script, "\n"), "go tool mage release") {
+						t.Errorf("%s does not run release over the build jobs' layouts: needs %v, variables %v", name, j.Needs, j.Variables)
 					}
 				}
 			}
@@ -292,5 +326,86 @@ func TestGitLabSchema(t *testing.T) {
 	json.Unmarshal([]byte(`{"release": {"stage": "release", "script": "x", "when": "sometimes"}}`), &bad)
 	if err := schema.Validate(bad); err == nil {
 		t.Error("the schema accepted a job with when: sometimes")
+	}
+}
+
+// githubWorkflow is the part of a GitHub workflow the test checks.
+type githubWorkflow struct {
+	Permissions map[string]string `yaml:"permissions"`
+	Jobs        map[string]struct {
+		If          string            `yaml:"if"`
+		Permissions map[string]string `yaml:"permissions"`
+		Steps       []struct {
+			Uses string            `yaml:"uses"`
+			Env  map[string]string `yaml:"env"`
+			Run  string            `yaml:"run"`
+		} `yaml:"steps"`
+	} `yaml:"jobs"`
+}
+
+var pinnedAction = regexp.MustCompile(`^\s*- uses: actions/([a-z-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$`)
+
+// Pull requests run the PR's own magefile: no job they start gets a secret or
+// a write permission; the job that pushes on the default branch and tags is
+// the only one with packages: write and id-token: write. Every action is
+// pinned to a commit, its version in a comment.
+func TestGitHubWorkflowsLeastPrivilege(t *testing.T) {
+	for _, c := range templates.CIs {
+		if !strings.HasPrefix(c.Name, "github") {
+			continue
+		}
+		t.Run(c.Name, func(t *testing.T) {
+			b, err := c.Render(minimal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wf githubWorkflow
+			if err := yaml.Unmarshal(b, &wf); err != nil {
+				t.Fatal(err)
+			}
+			if len(wf.Permissions) != 0 {
+				t.Errorf("workflow permissions = %v, want {} (each job asks for its own)", wf.Permissions)
+			}
+			for name, j := range wf.Jobs {
+				var secrets, writes []string
+				for _, s := range j.Steps {
+					for k, v := range s.Env {
+						if strings.Contains(v, "secrets.") {
+							secrets = append(secrets, k)
+						}
+					}
+				}
+				for scope, level := range j.Permissions {
+					if level != "read" {
+						writes = append(writes, scope+": "+level)
+					}
+				}
+				slices.Sort(writes)
+				switch {
+				case name == "release":
+					if j.If != "github.event_name == 'push'" {
+						t.Errorf("release runs if %q, want only on push (the default branch and tags)", j.If)
+					}
+					if diff := cmp.Diff([]string{"id-token: write", "packages: write"}, writes); diff != "" {
+						t.Errorf("release's write permissions (-want +got):\n%s", diff)
+					}
+				case len(secrets) > 0 || len(writes) > 0:
+					t.Errorf("job %s (runs if %q) gets secrets %v and permissions %v: only release may", name, j.If, secrets, writes)
+				}
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				if !strings.Contains(line, "uses:") {
+					continue
+				}
+				m := pinnedAction.FindStringSubmatch(line)
+				if m == nil {
+					t.Errorf("action not pinned to a commit with its version: %s", strings.TrimSpace(line))
+					continue
+				}
+				if a := templates.Actions[m[1]]; a.Commit != m[2] || a.Version != m[3] {
+					t.Errorf("%s is not the pinned %v", strings.TrimSpace(line), a)
+				}
+			}
+		})
 	}
 }

@@ -59,8 +59,8 @@ func TestInitWritesAndRefusesToOverwrite(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	if got := readFile(t, dir, ".github/workflows/image.yml"); !strings.Contains(got, "GANTRY_REPO: ghcr.io/acme/shop") || !strings.Contains(got, "ubuntu-24.04-arm") {
-		t.Errorf("workflow is not the split one for ghcr.io/acme/shop:\n%s", got)
+	if got := readFile(t, dir, ".github/workflows/image.yml"); !strings.Contains(got, "GANTRY_INDEX_FROM: dist/layouts/*") || !strings.Contains(got, "ubuntu-24.04-arm") {
+		t.Errorf("workflow is not the split one:\n%s", got)
 	}
 	if got := readFile(t, dir, "magefiles/magefile.go"); !strings.Contains(got, `Name:      "shop"`) {
 		t.Errorf("magefile does not name the image shop:\n%s", got)
