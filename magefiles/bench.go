@@ -19,7 +19,7 @@ import (
 	"github.com/gantrybuild/gantry/targets/scaffold"
 )
 
-// Bench compares go build, gantry release and ko build on testdata/hello, crane and gopls (larger real CLIs), cold, warm, after a one-line change and for a repeat push; prints medians and writes docs/bench-vs-ko.md (BENCH_RUNS runs, default 3, the first BENCH_COLD of them (default 1) from empty caches; BENCH_APPS=crane,gopls and BENCH_COLD=0 narrow a run, which then only prints).
+// Bench compares go build, gantry release and ko build on testdata/hello, crane and gopls (larger real CLIs), cold, warm, after a one-line change and for a repeat push, then many images of x/tools (multi), the no-op as typed (typed) and a tree with dangling symlinks (links); prints medians and writes docs/bench-vs-ko.md (BENCH_RUNS runs, default 3, the first BENCH_COLD of them (default 1) from empty caches; BENCH_APPS=crane,gopls,multi and BENCH_COLD=0 narrow a run; a run of hello,crane,gopls with cold builds rewrites their table, one of multi,typed,links theirs).
 func Bench(ctx context.Context) error {
 	runs := 3
 	if v, ok := os.LookupEnv("BENCH_RUNS"); ok {
@@ -71,8 +71,14 @@ func Bench(ctx context.Context) error {
 			apps = append(apps, a)
 		}
 	}
-	if len(apps) == 0 {
-		return fmt.Errorf("BENCH_APPS=%q names no app: use hello, crane, gopls, comma-separated", os.Getenv("BENCH_APPS"))
+	extras := map[string]bool{}
+	for _, e := range []string{"multi", "typed", "links"} {
+		if only := os.Getenv("BENCH_APPS"); only == "" || slices.Contains(strings.Split(only, ","), e) {
+			extras[e] = true
+		}
+	}
+	if len(apps) == 0 && len(extras) == 0 {
+		return fmt.Errorf("BENCH_APPS=%q names no app: use hello, crane, gopls, multi, typed, links, comma-separated", os.Getenv("BENCH_APPS"))
 	}
 	if err := b.driver(ctx); err != nil {
 		return fmt.Errorf("compiling the gantry driver: %w", err)
@@ -90,8 +96,41 @@ func Bench(ctx context.Context) error {
 		}
 		rows = append(rows, r...)
 	}
-	// Only a full run (every app, cold included) replaces the report in docs/.
-	return report(rows, runs, coldRuns, coldRuns > 0 && len(apps) == len(all))
+	var more []row
+	if extras["multi"] {
+		r, err := b.multi(ctx)
+		if err != nil {
+			return fmt.Errorf("multi: %w", err)
+		}
+		more = append(more, r...)
+	}
+	if extras["typed"] {
+		for _, a := range []app{{name: "hello", src: filepath.Join(kitRoot, "testdata", "hello")}, {name: "crane"}} {
+			r, err := b.typed(ctx, a)
+			if err != nil {
+				return fmt.Errorf("typed %s: %w", a.name, err)
+			}
+			more = append(more, r...)
+		}
+	}
+	if extras["links"] {
+		r, err := b.links(ctx, app{name: "crane"})
+		if err != nil {
+			return fmt.Errorf("links: %w", err)
+		}
+		more = append(more, r...)
+	}
+	// A full run of the classic apps (cold included) replaces their table
+	// in docs/; a run of all three extra scenarios replaces theirs.
+	if len(apps) > 0 {
+		if err := report(rows, runs, coldRuns, coldRuns > 0 && len(apps) == len(all)); err != nil {
+			return err
+		}
+	}
+	if len(more) > 0 {
+		return reportMore(more, runs, len(extras) == 3)
+	}
+	return nil
 }
 
 type bench struct {
@@ -171,7 +210,9 @@ func (b *bench) prepare(ctx context.Context, a *app) error {
 		if _, err := b.run(ctx, b.kit, nil, "chmod", "-R", "u+w", a.dir); err != nil {
 			return err
 		}
-		os.RemoveAll(filepath.Join(a.dir, "vendor"))
+		for _, d := range []string{"vendor", ".git", "dist"} {
+			os.RemoveAll(filepath.Join(a.dir, d))
+		}
 	} else {
 		main := "package main\n\nimport (\n\t\"context\"\n\t\"os\"\n\n\t\"github.com/google/go-containerregistry/cmd/crane/cmd\"\n)\n\nfunc main() {\n\tif err := cmd.Root.ExecuteContext(context.Background()); err != nil {\n\t\tos.Exit(1)\n\t}\n}\n"
 		if err := os.WriteFile(filepath.Join(a.dir, "main.go"), []byte(main), 0o644); err != nil {
