@@ -11,7 +11,7 @@ import (
 	"github.com/gantrybuild/gantry/targets/sign/keys"
 )
 
-// Sign signs what index wrote in dist/oci/<name>: the index and every platform manifest, as cosign does (sigstore bundle and legacy .sig, GANTRY_SIGN_FORMAT), with GANTRY_SIGN_KEY.
+// Sign signs what index wrote in dist/oci/<name>: the index and every platform manifest, as cosign does (sigstore bundle and legacy .sig, GANTRY_SIGN_FORMAT), with GANTRY_SIGN_KEY, or keyless in CI with GANTRY_SIGN_KEYLESS=1.
 func Sign(ctx context.Context) error {
 	b, err := load(ctx)
 	if err != nil {
@@ -52,7 +52,7 @@ func rel(p string) string {
 	return p
 }
 
-// Signature verifies, offline, that every manifest in dist/oci (or the pushed image GANTRY_VERIFY_IMAGE) is signed by GANTRY_VERIFY_KEY, and names what is unsigned or invalid.
+// Signature verifies, offline, that every manifest in dist/oci (or the pushed image GANTRY_VERIFY_IMAGE) is signed by GANTRY_VERIFY_KEY, or keyless by GANTRY_VERIFY_IDENTITY and GANTRY_VERIFY_ISSUER under GANTRY_TRUSTED_ROOT, and names what is unsigned or invalid.
 func (Verify) Signature(ctx context.Context) error {
 	b, err := load(ctx)
 	if err != nil {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -24,12 +25,16 @@ type Sign struct {
 	// KeygenPrefix is where keygen writes <prefix>.key and <prefix>.pub;
 	// default "cosign".
 	KeygenPrefix string
+	// Keyless signs with the CI job's identity instead of a key, and
+	// names the identity verify:signature expects.
+	Keyless Keyless
 }
 
 // SignConfig is the effective signing configuration: Sign with the
 // environment applied and the secrets it names.
 type SignConfig struct {
 	Sign
+	Keyless      KeylessConfig
 	KeyPEM       Secret // key material, when Key is env://VAR or holds a PEM key itself
 	VerifyKeyPEM string // public key material, when VerifyKey is env://VAR
 	Password     Secret // COSIGN_PASSWORD: decrypts a cosign key; encrypts keygen's
@@ -48,13 +53,17 @@ var SignFormats = []string{"both", "bundle", "legacy"}
 // DefaultKeygenPrefix is where keygen writes the key pair by default.
 const DefaultKeygenPrefix = "cosign"
 
-// Enabled reports whether a signing key is configured.
-func (s SignConfig) Enabled() bool { return s.Key != "" && s.Skipped == "" }
+// Enabled reports whether a signing key, or keyless signing, is
+// configured.
+func (s SignConfig) Enabled() bool { return (s.Key != "" || s.Keyless.Enabled) && s.Skipped == "" }
 
 // KeyLabel names the key for messages without revealing it: the file, the
 // env:// reference or the KMS URI; a key given inline is "(PEM key in
 // GANTRY_SIGN_KEY)".
 func (s SignConfig) KeyLabel() string {
+	if s.Keyless.Enabled {
+		return "keyless (an ephemeral key certified for the job's identity)"
+	}
 	if isPEM(s.Key) {
 		return "(PEM key in GANTRY_SIGN_KEY)"
 	}
@@ -87,6 +96,17 @@ func loadSign(s Sign, env Env, root string) (SignConfig, error) {
 		if v, ok := env("COSIGN_PASSWORD"); ok {
 			c.Password, c.HasPassword = Secret(v), true
 		}
+	}
+	k, err := loadKeyless(s.Keyless, env, root)
+	if err != nil {
+		return c, err
+	}
+	c.Keyless = k
+	if k.Enabled && c.Key != "" {
+		return c, errors.New("GANTRY_SIGN_KEY and GANTRY_SIGN_KEYLESS=1 are both set: sign with a key or keyless, not both (unset one)")
+	}
+	if k.Enabled && !k.HasToken() {
+		c.Skipped = "keyless signing has no identity token: " + noTokenHelp
 	}
 	if c.Format == "" {
 		c.Format = "both"
@@ -165,8 +185,8 @@ func (s SignConfig) KeyFiles() []string {
 // printSign writes the signing settings of Print (never a secret).
 func printSign(w io.Writer, c SignConfig) {
 	switch {
-	case c.Key == "":
-		fmt.Fprintf(w, "sign\toff (set GANTRY_SIGN_KEY to sign; `mage keygen` makes a key pair)\n")
+	case c.Key == "" && !c.Keyless.Enabled:
+		fmt.Fprintf(w, "sign\toff (set GANTRY_SIGN_KEY to sign, or GANTRY_SIGN_KEYLESS=1 in CI; `mage keygen` makes a key pair)\n")
 	case c.Skipped != "":
 		fmt.Fprintf(w, "sign\toff: %s\n", c.Skipped)
 	default:
@@ -175,4 +195,8 @@ func printSign(w io.Writer, c SignConfig) {
 	if c.VerifyKey != "" {
 		fmt.Fprintf(w, "  verify key\t%s\n", c.VerifyKey)
 	}
+	printKeyless(w, c.Keyless)
 }
+
+// noTokenHelp says where keyless signing's identity token comes from.
+const noTokenHelp = "set SIGSTORE_ID_TOKEN; on GitHub Actions give the job `permissions: id-token: write` (pull requests from forks get no token); on GitLab declare `id_tokens: SIGSTORE_ID_TOKEN: aud: sigstore`"

@@ -22,7 +22,7 @@ import (
 )
 
 // errNoKey explains how to configure a signing key.
-var errNoKey = errors.New("no signing key configured: set GANTRY_SIGN_KEY to a cosign key file, env://VAR or a KMS URI (`mage keygen` makes a key pair)")
+var errNoKey = errors.New("no signing key configured: set GANTRY_SIGN_KEY to a cosign key file, env://VAR or a KMS URI (`mage keygen` makes a key pair), or GANTRY_SIGN_KEYLESS=1 in CI")
 
 // Sign signs every image's layout (what index wrote) with the configured
 // key, in the configured formats, and writes the signatures into it.
@@ -30,7 +30,7 @@ func (b *Build) Sign(ctx context.Context) error {
 	sc := b.Config.Sign
 	if !sc.Enabled() {
 		if sc.Skipped != "" {
-			return fmt.Errorf("no signing key: %s", sc.Skipped)
+			return fmt.Errorf("not signing: %s", sc.Skipped)
 		}
 		return errNoKey
 	}
@@ -76,7 +76,13 @@ func (b *Build) loadSigner(ctx context.Context) (sign.Signer, error) {
 	if b.signer != nil {
 		return b.signer, nil
 	}
-	s, err := keys.LoadSigner(ctx, signerRef(b.Config.Sign))
+	var s sign.Signer
+	var err error
+	if k := b.Config.Sign.Keyless; k.Enabled {
+		s, err = newKeylessSigner(k)
+	} else {
+		s, err = keys.LoadSigner(ctx, signerRef(b.Config.Sign))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +98,10 @@ func (b *Build) SignIfConfigured(ctx context.Context) error {
 		return b.Sign(ctx)
 	}
 	why := "no key configured (set GANTRY_SIGN_KEY)"
-	if sc.Skipped != "" {
+	switch {
+	case sc.Skipped != "" && sc.Keyless.Enabled:
+		why = sc.Skipped
+	case sc.Skipped != "":
 		why = "no key configured (" + sc.Skipped + ")"
 	}
 	b.logf("signing skipped: %s\n", why)
@@ -108,11 +117,18 @@ func (b *Build) VerifySignatures(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pub, err := b.verifyKey(ctx)
-	if err != nil {
+	opts := []sign.Option{sign.WithFormats(formats)}
+	var pub crypto.PublicKey
+	if k := sc.Keyless; k.VerifiesIdentity() {
+		id, err := keylessIdentity(k)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, sign.WithKeyless(id))
+		b.logf("verifying keyless signatures by %s\n", id)
+	} else if pub, err = b.verifyKey(ctx); err != nil {
 		return err
 	}
-	opts := []sign.Option{sign.WithFormats(formats)}
 	if sc.VerifyImage != "" {
 		ref, ropts, err := b.remoteRef(sc.VerifyImage)
 		if err != nil {
@@ -149,8 +165,11 @@ func (b *Build) verifyKey(ctx context.Context) (crypto.PublicKey, error) {
 		}
 		return keys.LoadPublicKey(ctx, ref)
 	}
+	if sc.Keyless.Enabled {
+		return nil, errors.New("keyless signatures are verified by identity, not key: set GANTRY_VERIFY_IDENTITY and GANTRY_VERIFY_ISSUER (and GANTRY_TRUSTED_ROOT for a private stack)")
+	}
 	if !sc.Enabled() {
-		return nil, errors.New("no public key to verify with: set GANTRY_VERIFY_KEY to the public key (e.g. cosign.pub), or GANTRY_SIGN_KEY to the key pair")
+		return nil, errors.New("no public key to verify with: set GANTRY_VERIFY_KEY to the public key (e.g. cosign.pub), or GANTRY_SIGN_KEY to the key pair; keyless: GANTRY_VERIFY_IDENTITY and GANTRY_VERIFY_ISSUER")
 	}
 	s, err := b.loadSigner(ctx)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
-	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/gantrybuild/gantry/targets/sign/sigtag"
 )
@@ -121,8 +120,8 @@ func attestsPredicate(payload []byte, pr predicate, h v1.Hash) bool {
 }
 
 // checkAttestationBundle returns nil when raw is a sigstore bundle
-// attesting pr about h, signed by the key of verifiers.
-func checkAttestationBundle(raw []byte, pr predicate, h v1.Hash, verifiers []signature.Verifier) error {
+// attesting pr about h, signed as t accepts.
+func checkAttestationBundle(raw []byte, pr predicate, h v1.Hash, t trust) error {
 	var b sgbundle.Bundle
 	if err := b.UnmarshalJSON(raw); err != nil {
 		return fmt.Errorf("not a valid sigstore bundle: %w", err)
@@ -134,12 +133,12 @@ func checkAttestationBundle(raw []byte, pr predicate, h v1.Hash, verifiers []sig
 	if !attestsPredicate(env.GetPayload(), pr, h) {
 		return errors.New("bundle attests another statement")
 	}
-	return verifyBundle(&b, h, verifiers)
+	return t.bundle(&b, h)
 }
 
 // checkAttestationLayer returns nil when l is a DSSE envelope attesting pr
-// about h, signed by the key of verifiers.
-func checkAttestationLayer(l legacyLayer, pr predicate, h v1.Hash, verifiers []signature.Verifier) error {
+// about h, signed as t accepts.
+func checkAttestationLayer(l legacyLayer, pr predicate, h v1.Hash, t trust) error {
 	if l.desc.MediaType != DSSEMediaType {
 		return fmt.Errorf("layer %s is a %s, not a DSSE envelope", l.desc.Digest, l.desc.MediaType)
 	}
@@ -160,10 +159,9 @@ func checkAttestationLayer(l legacyLayer, pr predicate, h v1.Hash, verifiers []s
 		if err != nil {
 			continue
 		}
-		for _, v := range verifiers {
-			if v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(pae)) == nil {
-				return nil
-			}
+		// cosign timestamps an attestation's envelope, not its signature.
+		if t.layer(l.desc.Annotations, pae, sig, l.payload) == nil {
+			return nil
 		}
 	}
 	return errInvalid
@@ -171,9 +169,10 @@ func checkAttestationLayer(l legacyLayer, pr predicate, h v1.Hash, verifiers []s
 
 // newAttestationLayer signs stmt into a DSSE envelope, the layer cosign's
 // legacy attestation manifest holds: empty signature annotation, the
-// predicate type annotated.
-func newAttestationLayer(ctx context.Context, s Signer, stmt []byte, pt string) (legacyLayer, error) {
-	sig, err := s.Sign(ctx, dsse.PAE(InTotoPayloadType, stmt))
+// predicate type annotated, and a Certified signer's certificate, chain and
+// timestamp (over the envelope).
+func newAttestationLayer(ctx context.Context, sg *signing, stmt []byte, pt string) (legacyLayer, error) {
+	sig, err := sg.s.Sign(ctx, dsse.PAE(InTotoPayloadType, stmt))
 	if err != nil {
 		return legacyLayer{}, err
 	}
@@ -185,7 +184,14 @@ func newAttestationLayer(ctx context.Context, s Signer, stmt []byte, pt string) 
 	if err != nil {
 		return legacyLayer{}, err
 	}
-	return newLayer(DSSEMediaType, env, map[string]string{SignatureAnnotation: "", predicateAnnotation: pt})
+	ann := map[string]string{}
+	if sg.cert != nil {
+		if ann, err = certifiedAnnotations(ctx, sg.cert, env); err != nil {
+			return legacyLayer{}, err
+		}
+	}
+	ann[SignatureAnnotation], ann[predicateAnnotation] = "", pt
+	return newLayer(DSSEMediaType, env, ann)
 }
 
 // attBundle is a new attestation bundle and its predicate type.
@@ -197,7 +203,7 @@ type attBundle struct {
 // planAttestations adds to p what attesting the predicates attached to its
 // manifest writes, in the selected formats: what is already attested by
 // this key (the same statement) is kept.
-func planAttestations(ctx context.Context, st store, s Signer, kp *keypair, verifiers []signature.Verifier, p *plan, o *options) error {
+func planAttestations(ctx context.Context, st store, sg *signing, t trust, p *plan, o *options) error {
 	h := p.subj.Desc.Digest
 	preds, err := predicatesOf(ctx, st, p.refs)
 	if err != nil || len(preds) == 0 {
@@ -216,24 +222,24 @@ func planAttestations(ctx context.Context, st store, s Signer, kp *keypair, veri
 		if err != nil {
 			return err
 		}
-		if o.formats&Legacy != 0 && !slices.ContainsFunc(layers, func(l legacyLayer) bool { return checkAttestationLayer(l, pr, h, verifiers) == nil }) {
-			l, err := newAttestationLayer(ctx, s, stmt, pr.Type)
+		if o.formats&Legacy != 0 && !slices.ContainsFunc(layers, func(l legacyLayer) bool { return checkAttestationLayer(l, pr, h, t) == nil }) {
+			l, err := newAttestationLayer(ctx, sg, stmt, pr.Type)
 			if err != nil {
 				return err
 			}
-			if err := checkAttestationLayer(l, pr, h, verifiers); err != nil {
+			if err := checkAttestationLayer(l, pr, h, t); err != nil {
 				return fmt.Errorf("the key's attestation does not verify with its own public key: %w", err)
 			}
 			layers = append(layers, l)
 		}
 		if o.formats&Bundle != 0 && !slices.ContainsFunc(attestationBundles(ctx, st, p.refs, pr.Type), func(raw []byte) bool {
-			return checkAttestationBundle(raw, pr, h, verifiers) == nil
+			return checkAttestationBundle(raw, pr, h, t) == nil
 		}) {
-			b, err := dsseBundle(ctx, kp, stmt)
+			b, err := dsseBundle(ctx, sg, stmt)
 			if err != nil {
 				return err
 			}
-			if err := checkAttestationBundle(b, pr, h, verifiers); err != nil {
+			if err := checkAttestationBundle(b, pr, h, t); err != nil {
 				return fmt.Errorf("the key's attestation bundle does not verify with its own public key: %w", err)
 			}
 			p.attBundles = append(p.attBundles, attBundle{raw: b, predicateType: pr.Type})
@@ -253,8 +259,8 @@ func planAttestations(ctx context.Context, st store, s Signer, kp *keypair, veri
 }
 
 // verifyAttestations checks that every predicate attached to h is
-// attested by the key in each selected format.
-func verifyAttestations(ctx context.Context, st store, h v1.Hash, refs []v1.Descriptor, verifiers []signature.Verifier, f Formats) Verdict {
+// attested as t accepts in each selected format.
+func verifyAttestations(ctx context.Context, st store, h v1.Hash, refs []v1.Descriptor, t trust, f Formats) Verdict {
 	var v Verdict
 	preds, err := predicatesOf(ctx, st, refs)
 	if err != nil {
@@ -272,12 +278,12 @@ func verifyAttestations(ctx context.Context, st store, h v1.Hash, refs []v1.Desc
 	}
 	for _, pr := range preds {
 		ok := true
-		if f&Legacy != 0 && !slices.ContainsFunc(layers, func(l legacyLayer) bool { return checkAttestationLayer(l, pr, h, verifiers) == nil }) {
+		if f&Legacy != 0 && !slices.ContainsFunc(layers, func(l legacyLayer) bool { return checkAttestationLayer(l, pr, h, t) == nil }) {
 			ok = false
 			v.Problems = append(v.Problems, fmt.Sprintf("%s: no valid legacy attestation", pr.Type))
 		}
 		if f&Bundle != 0 && !slices.ContainsFunc(attestationBundles(ctx, st, refs, pr.Type), func(raw []byte) bool {
-			return checkAttestationBundle(raw, pr, h, verifiers) == nil
+			return checkAttestationBundle(raw, pr, h, t) == nil
 		}) {
 			ok = false
 			v.Problems = append(v.Problems, fmt.Sprintf("%s: no valid attestation bundle", pr.Type))

@@ -3,21 +3,16 @@ package sign
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
-	"github.com/sigstore/sigstore-go/pkg/verify"
-	"github.com/sigstore/sigstore/pkg/signature"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -35,18 +30,27 @@ var emptyDescriptor = v1.Descriptor{
 // newBundle signs the in-toto statement for h with kp into a sigstore
 // bundle v0.3 (DSSE envelope, public key hint, no transparency log entry),
 // as compact JSON.
-func newBundle(ctx context.Context, kp *keypair, h v1.Hash) ([]byte, error) {
+func newBundle(ctx context.Context, sg *signing, h v1.Hash) ([]byte, error) {
 	stmt, err := Statement(h)
 	if err != nil {
 		return nil, err
 	}
-	return dsseBundle(ctx, kp, stmt)
+	return dsseBundle(ctx, sg, stmt)
 }
 
-// dsseBundle signs the in-toto statement stmt with kp into a sigstore
-// bundle v0.3, as compact JSON.
-func dsseBundle(ctx context.Context, kp *keypair, stmt []byte) ([]byte, error) {
-	pb, err := sgsign.Bundle(&sgsign.DSSEData{Data: stmt, PayloadType: InTotoPayloadType}, kp, sgsign.BundleOptions{Context: ctx})
+// dsseBundle signs the in-toto statement stmt into a sigstore bundle
+// v0.3, as compact JSON: with a key hint, or with a Certified signer's
+// certificate, log entry and timestamps.
+func dsseBundle(ctx context.Context, sg *signing, stmt []byte) ([]byte, error) {
+	opts := sgsign.BundleOptions{Context: ctx}
+	if sg.cert != nil {
+		var err error
+		if opts, err = sg.cert.BundleOptions(ctx); err != nil {
+			return nil, err
+		}
+		opts.Context = ctx
+	}
+	pb, err := sgsign.Bundle(&sgsign.DSSEData{Data: stmt, PayloadType: InTotoPayloadType}, sg.kp, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -134,9 +138,9 @@ func readBundle(ctx context.Context, st store, d v1.Descriptor) ([]byte, error) 
 }
 
 // checkBundle returns nil when raw is a sigstore bundle signing manifest h
-// (cosign sign's statement) by the key of verifiers; errNotSignature when
-// it is an attestation; else what is wrong with it.
-func checkBundle(raw []byte, h v1.Hash, verifiers []signature.Verifier) error {
+// (cosign sign's statement) that t accepts; errNotSignature when it is an
+// attestation; else what is wrong with it.
+func checkBundle(raw []byte, h v1.Hash, t trust) error {
 	var b sgbundle.Bundle
 	if err := b.UnmarshalJSON(raw); err != nil {
 		return fmt.Errorf("not a valid sigstore bundle: %w", err)
@@ -158,27 +162,5 @@ func checkBundle(raw []byte, h v1.Hash, verifiers []signature.Verifier) error {
 	if !slices.Contains(subjects, h) {
 		return fmt.Errorf("bundle statement names %v, not manifest %s", subjects, h)
 	}
-	return verifyBundle(&b, h, verifiers)
-}
-
-// verifyBundle checks b's signature over its content about h with the key
-// of verifiers (offline: no transparency log, no timestamps).
-func verifyBundle(b *sgbundle.Bundle, h v1.Hash, verifiers []signature.Verifier) error {
-	digest, err := hex.DecodeString(h.Hex)
-	if err != nil {
-		return err
-	}
-	policy := verify.NewPolicy(verify.WithArtifactDigest(h.Algorithm, digest), verify.WithKey())
-	for _, v := range verifiers {
-		key := root.NewExpiringKey(v, time.Time{}, time.Time{})
-		tm := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) { return key, nil })
-		sv, err := verify.NewVerifier(tm, verify.WithNoObserverTimestamps())
-		if err != nil {
-			return err
-		}
-		if _, err := sv.Verify(b, policy); err == nil {
-			return nil
-		}
-	}
-	return errInvalid
+	return t.bundle(&b, h)
 }

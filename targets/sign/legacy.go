@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/gantrybuild/gantry/targets/sign/sigtag"
 )
@@ -64,9 +63,9 @@ func readLegacyTag(ctx context.Context, st store, tag string) (layers []legacyLa
 	return layers, true, nil
 }
 
-// checkLegacy returns nil when l is a signature of manifest h by the key of
-// verifiers, else what is wrong with it.
-func checkLegacy(l legacyLayer, h v1.Hash, verifiers []signature.Verifier) error {
+// checkLegacy returns nil when l is a signature of manifest h that t
+// accepts, else what is wrong with it.
+func checkLegacy(l legacyLayer, h v1.Hash, t trust) error {
 	if l.desc.MediaType != SimpleSigningMediaType {
 		return fmt.Errorf("layer %s is a %s, not a simple-signing payload", l.desc.Digest, l.desc.MediaType)
 	}
@@ -85,25 +84,28 @@ func checkLegacy(l legacyLayer, h v1.Hash, verifiers []signature.Verifier) error
 	if signed != h {
 		return fmt.Errorf("payload names manifest %s, not %s", signed, h)
 	}
-	for _, v := range verifiers {
-		if v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(l.payload)) == nil {
-			return nil
-		}
-	}
-	return errInvalid
+	return t.layer(l.desc.Annotations, l.payload, sig, sig)
 }
 
-// newLegacyLayer signs the simple-signing payload for h.
-func newLegacyLayer(ctx context.Context, s Signer, identity string, h v1.Hash) (legacyLayer, error) {
+// newLegacyLayer signs the simple-signing payload for h; a Certified
+// signer's certificate, chain and timestamp go into its annotations.
+func newLegacyLayer(ctx context.Context, sg *signing, identity string, h v1.Hash) (legacyLayer, error) {
 	p, err := SimpleSigning(identity, h)
 	if err != nil {
 		return legacyLayer{}, err
 	}
-	sig, err := s.Sign(ctx, p)
+	sig, err := sg.s.Sign(ctx, p)
 	if err != nil {
 		return legacyLayer{}, err
 	}
-	return newLayer(SimpleSigningMediaType, p, map[string]string{SignatureAnnotation: base64.StdEncoding.EncodeToString(sig)})
+	ann := map[string]string{}
+	if sg.cert != nil {
+		if ann, err = certifiedAnnotations(ctx, sg.cert, sig); err != nil {
+			return legacyLayer{}, err
+		}
+	}
+	ann[SignatureAnnotation] = base64.StdEncoding.EncodeToString(sig)
+	return newLayer(SimpleSigningMediaType, p, ann)
 }
 
 // newLayer describes payload as a layer of a legacy signature or

@@ -1,6 +1,8 @@
 package sign
 
 import (
+	"crypto"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -55,6 +57,7 @@ type Option func(*options) error
 
 type options struct {
 	formats  Formats
+	keyless  *Identity
 	identity string
 	log      io.Writer
 	remote   []remote.Option
@@ -107,4 +110,33 @@ func WithRemoteOptions(opts ...remote.Option) Option {
 		o.remote = append(o.remote, opts...)
 		return nil
 	}
+}
+
+// WithKeyless makes VerifyLayout and VerifyRemote check keyless signatures
+// against id (certificate identity, OIDC issuer, trusted root) instead of
+// a public key.
+func WithKeyless(id Identity) Option {
+	return func(o *options) error {
+		if _, err := newIdentityTrust(id); err != nil {
+			return err
+		}
+		o.keyless = &id
+		return nil
+	}
+}
+
+// trust is what verification accepts: the keyless policy, else pub's
+// signatures.
+func (o *options) trust(pub crypto.PublicKey) (trust, error) {
+	if o.keyless != nil {
+		return newIdentityTrust(*o.keyless)
+	}
+	if pub == nil {
+		return nil, errors.New("no public key or keyless identity to verify with")
+	}
+	verifiers, err := verifiersFor(pub)
+	if err != nil {
+		return nil, err
+	}
+	return keyTrust(verifiers), nil
 }

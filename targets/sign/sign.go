@@ -28,7 +28,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/sign/sigtag"
@@ -43,7 +42,7 @@ type Action string
 
 const (
 	Added Action = "signed"              // a new signature was written
-	Kept  Action = "already signed"      // a valid signature by this key was there
+	Kept  Action = "already signed"      // a valid signature by this key (keyless: identity) was there
 	Off   Action = "format not selected" // the format is not selected
 )
 
@@ -95,11 +94,7 @@ func Layout(ctx context.Context, dir string, s Signer, opts ...Option) ([]Signed
 			return nil, fmt.Errorf("%s: %w", subj.Name, subj.Err)
 		}
 	}
-	verifiers, err := verifiersFor(s.PublicKey())
-	if err != nil {
-		return nil, err
-	}
-	kp, err := newKeypair(s)
+	sg, t, err := newSigning(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +102,7 @@ func Layout(ctx context.Context, dir string, s Signer, opts ...Option) ([]Signed
 	var plans []*plan
 	var report []Signed
 	for _, subj := range subjects {
-		p, err := planSubject(ctx, st, s, kp, verifiers, subj, o)
+		p, err := planSubject(ctx, st, sg, t, subj, o)
 		if err != nil {
 			return nil, fmt.Errorf("signing %s (%s): %w", subj.Name, subj.Desc.Digest, err)
 		}
@@ -148,7 +143,7 @@ type plan struct {
 	attImage   v1.Image    // the new legacy attestation image
 }
 
-func planSubject(ctx context.Context, st store, s Signer, kp *keypair, verifiers []signature.Verifier, subj subject, o *options) (*plan, error) {
+func planSubject(ctx context.Context, st store, sg *signing, t trust, subj subject, o *options) (*plan, error) {
 	h := subj.Desc.Digest
 	p := &plan{subj: subj, signed: Signed{Name: subj.Name, Digest: h, Bundle: Off, Legacy: Off}}
 	refs, err := st.Referrers(ctx, h)
@@ -162,12 +157,12 @@ func planSubject(ctx context.Context, st store, s Signer, kp *keypair, verifiers
 			return nil, err
 		}
 		p.signed.Legacy = Kept
-		if !slices.ContainsFunc(layers, func(l legacyLayer) bool { return checkLegacy(l, h, verifiers) == nil }) {
-			l, err := newLegacyLayer(ctx, s, o.identity, h)
+		if !slices.ContainsFunc(layers, func(l legacyLayer) bool { return checkLegacy(l, h, t) == nil }) {
+			l, err := newLegacyLayer(ctx, sg, o.identity, h)
 			if err != nil {
 				return nil, err
 			}
-			if err := checkLegacy(l, h, verifiers); err != nil {
+			if err := checkLegacy(l, h, t); err != nil {
 				return nil, fmt.Errorf("the key's signature does not verify with its own public key (key and algorithm do not match?): %w", err)
 			}
 			if len(layers) >= maxLegacyLayers {
@@ -183,20 +178,20 @@ func planSubject(ctx context.Context, st store, s Signer, kp *keypair, verifiers
 		p.signed.Bundle = Kept
 		if !slices.ContainsFunc(refs, func(d v1.Descriptor) bool {
 			raw, err := readBundle(ctx, st, d)
-			return err == nil && checkBundle(raw, h, verifiers) == nil
+			return err == nil && checkBundle(raw, h, t) == nil
 		}) {
-			b, err := newBundle(ctx, kp, h)
+			b, err := newBundle(ctx, sg, h)
 			if err != nil {
 				return nil, err
 			}
-			if err := checkBundle(b, h, verifiers); err != nil {
+			if err := checkBundle(b, h, t); err != nil {
 				return nil, fmt.Errorf("the key's bundle does not verify with its own public key (key and algorithm do not match?): %w", err)
 			}
 			p.bundle = b
 			p.signed.Bundle = Added
 		}
 	}
-	if err := planAttestations(ctx, st, s, kp, verifiers, p, o); err != nil {
+	if err := planAttestations(ctx, st, sg, t, p, o); err != nil {
 		return nil, fmt.Errorf("attesting: %w", err)
 	}
 	return p, nil
@@ -304,4 +299,40 @@ func short(h v1.Hash) string {
 		return h.String()
 	}
 	return h.Algorithm + ":" + h.Hex[:12]
+}
+
+// signing is what Layout signs with: the signer, its sigstore-go keypair,
+// and, for keyless signing, the signer as Certified.
+type signing struct {
+	s    Signer
+	kp   *keypair
+	cert Certified
+}
+
+// newSigning prepares s and the trust that decides which signatures
+// already there are s's own: its key's, or, keyless, its identity's (the
+// certificate is fetched here, once per run).
+func newSigning(ctx context.Context, s Signer) (*signing, trust, error) {
+	kp, err := newKeypair(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	sg := &signing{s: s, kp: kp}
+	if c, ok := s.(Certified); ok {
+		sg.cert = c
+		leaf, _, err := c.Certificate(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		t, err := newSignerTrust(leaf)
+		if err != nil {
+			return nil, nil, err
+		}
+		return sg, t, nil
+	}
+	verifiers, err := verifiersFor(s.PublicKey())
+	if err != nil {
+		return nil, nil, err
+	}
+	return sg, keyTrust(verifiers), nil
 }

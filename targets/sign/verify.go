@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/sigstore/sigstore/pkg/signature"
 )
 
 // ErrUnverified is wrapped by the error of a verification that found a
@@ -158,7 +157,7 @@ func VerifyRemote(ctx context.Context, ref name.Reference, pub crypto.PublicKey,
 }
 
 func verifyAll(ctx context.Context, st store, roots []subject, pub crypto.PublicKey, o *options) (*Report, error) {
-	verifiers, err := verifiersFor(pub)
+	t, err := o.trust(pub)
 	if err != nil {
 		return nil, err
 	}
@@ -169,12 +168,12 @@ func verifyAll(ctx context.Context, st store, roots []subject, pub crypto.Public
 		}
 		c := Check{Name: s.Name, Digest: s.Desc.Digest, Err: s.Err}
 		if c.Err == nil {
-			c.Legacy, c.Bundle = verifySubject(ctx, st, s.Desc.Digest, verifiers, o.formats)
+			c.Legacy, c.Bundle = verifySubject(ctx, st, s.Desc.Digest, t, o.formats)
 			refs, err := st.Referrers(ctx, s.Desc.Digest)
 			if err != nil {
 				c.Attestations = Verdict{Required: true, Problems: []string{err.Error()}}
 			} else {
-				c.Attestations = verifyAttestations(ctx, st, s.Desc.Digest, refs, verifiers, o.formats)
+				c.Attestations = verifyAttestations(ctx, st, s.Desc.Digest, refs, t, o.formats)
 			}
 		}
 		r.Checks = append(r.Checks, c)
@@ -183,7 +182,7 @@ func verifyAll(ctx context.Context, st store, roots []subject, pub crypto.Public
 }
 
 // verifySubject checks the signatures of one manifest in each format.
-func verifySubject(ctx context.Context, st store, h v1.Hash, verifiers []signature.Verifier, f Formats) (legacy, bundle Verdict) {
+func verifySubject(ctx context.Context, st store, h v1.Hash, t trust, f Formats) (legacy, bundle Verdict) {
 	if f&Legacy != 0 {
 		legacy.Required = true
 		layers, _, err := readLegacy(ctx, st, h)
@@ -191,7 +190,7 @@ func verifySubject(ctx context.Context, st store, h v1.Hash, verifiers []signatu
 			legacy.Problems = append(legacy.Problems, err.Error())
 		}
 		for _, l := range layers {
-			if err := checkLegacy(l, h, verifiers); err != nil {
+			if err := checkLegacy(l, h, t); err != nil {
 				legacy.Problems = append(legacy.Problems, err.Error())
 			} else {
 				legacy.Valid++
@@ -207,7 +206,7 @@ func verifySubject(ctx context.Context, st store, h v1.Hash, verifiers []signatu
 		for _, d := range refs {
 			raw, err := readBundle(ctx, st, d)
 			if err == nil {
-				err = checkBundle(raw, h, verifiers)
+				err = checkBundle(raw, h, t)
 			}
 			switch {
 			case errors.Is(err, errNotSignature):
