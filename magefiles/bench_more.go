@@ -88,7 +88,7 @@ func (b *bench) scaffoldInto(ctx context.Context, dir string) error {
 // N images), go build batched as the toolchain allows (one
 // `go build -o dir/ main1 … mainN` per platform, platforms at once) and ko
 // (one `ko build` of the N mains). Cold builds (CPU time) for the grid
-// cells in BENCH_MULTI_COLD (default 3x2,3x4).
+// cells in BENCH_MULTI_COLD (default 3x2,3x4; none for none).
 func (b *bench) multi(ctx context.Context) ([]row, error) {
 	a := app{name: "xtools", module: xtools}
 	if err := b.prepare(ctx, &a); err != nil {
@@ -118,6 +118,9 @@ func (b *bench) multi(ctx context.Context) ([]row, error) {
 	if spec == "" {
 		spec = "3x2,3x4"
 	}
+	if spec == "none" {
+		spec = ""
+	}
 	for _, c := range strings.Split(spec, ",") {
 		cold[c] = true
 	}
@@ -136,7 +139,15 @@ func (b *bench) multi(ctx context.Context) ([]row, error) {
 			cell := fmt.Sprintf("%dx%d", n, len(plats))
 			label := fmt.Sprintf("x/tools %d image(s) × %d platforms", n, len(plats))
 			fmt.Printf("%s\n", label)
-			cache := func(t string) string { return filepath.Join(b.work, "cache-multi-"+t+"-"+cell) }
+			// One build cache per tool for every warm scenario; a cold
+			// build gets an empty one of its own.
+			cacheDir := map[string]string{}
+			cache := func(t string) string {
+				if c, ok := cacheDir[t]; ok {
+					return c
+				}
+				return filepath.Join(b.work, "cache-multi-"+t)
+			}
 			build := map[string]func() (time.Duration, time.Duration, error){
 				"go build": func() (time.Duration, time.Duration, error) {
 					return b.batchedGoBuild(ctx, a.dir, cache("go"), plats, mains)
@@ -173,14 +184,21 @@ func (b *bench) multi(ctx context.Context) ([]row, error) {
 			if cold[cell] {
 				r := row{app: label, scenario: "cold, CPU time", median: map[string]time.Duration{}}
 				for _, t := range tools {
-					os.RemoveAll(cache(map[string]string{"go build": "go", "gantry": "gantry", "ko": "ko"}[t]))
-					os.RemoveAll(filepath.Join(a.dir, "dist"))
+					short := map[string]string{"go build": "go", "gantry": "gantry", "ko": "ko"}[t]
+					cacheDir[short] = filepath.Join(b.work, "cache-multi-cold-"+short)
+					os.RemoveAll(cacheDir[short])
+					for _, d := range []string{filepath.Join(a.dir, "dist"), filepath.Join(b.work, "xtools-bin"), filepath.Join(b.work, "xtools-ko-layout-"+cell)} {
+						os.RemoveAll(d)
+					}
 					_, cpu, err := build[t]()
+					os.RemoveAll(cacheDir[short])
+					delete(cacheDir, short)
 					if err != nil {
 						return nil, err
 					}
 					r.median[t] = cpu
 				}
+				os.RemoveAll(filepath.Join(a.dir, "dist"))
 				rows = append(rows, r)
 			}
 			for _, t := range tools { // warm up, unmeasured
