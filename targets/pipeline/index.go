@@ -91,14 +91,23 @@ func (b *Build) indexImage(ctx context.Context, t config.Target) error {
 }
 
 // indexFrom maps GANTRY_INDEX_FROM entries to this image's layouts: an
-// entry is a layout itself (one image only) or an output directory holding
-// oci/<name>.
+// entry is a layout itself (of the one image, or named after an image), a
+// directory holding <name> (a copy of dist/oci) or an output directory
+// holding oci/<name>.
 func (b *Build) indexFrom(t config.Target) ([]string, error) {
+	others := map[string]bool{}
+	for _, o := range b.Config.Images {
+		others[o.Name] = o.Name != t.Name
+	}
 	var dirs []string
 	for _, d := range b.Config.IndexFrom {
+		isLayout := exists(filepath.Join(d, "oci-layout"))
 		switch {
-		case exists(filepath.Join(d, "oci-layout")) && len(b.Config.Images) == 1:
+		case isLayout && (len(b.Config.Images) == 1 || filepath.Base(d) == t.Name):
 			dirs = append(dirs, d)
+		case isLayout && others[filepath.Base(d)]:
+			// Another image's layout: a CI download of a single artifact
+			// of dist/oci/ puts each image's layout in the directory.
 		case exists(filepath.Join(d, "oci", t.Name, "oci-layout")):
 			dirs = append(dirs, filepath.Join(d, "oci", t.Name))
 		case exists(filepath.Join(d, t.Name, "oci-layout")):
