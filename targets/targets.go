@@ -54,6 +54,15 @@ func load(ctx context.Context) (*pipeline.Build, error) {
 }
 
 func loadConfig() (*config.Config, error) {
+	if err := config.CheckOSEnv(); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return loadConfigKnown()
+}
+
+// loadConfigKnown loads the configuration without refusing unknown
+// GANTRY_* variables (the config target lists them, then refuses).
+func loadConfigKnown() (*config.Config, error) {
 	root, err := os.Getwd()
 	if err != nil {
 		return nil, err

@@ -50,12 +50,19 @@ func consumer(t *testing.T) *testrepo.Repo {
 	return r
 }
 
-// mage runs `go tool mage args...` in dir.
+// mage runs `go tool mage args...` in dir, with the GANTRY_* variables of
+// the test's own environment left out (Gantry refuses ones it does not
+// read, and the test says what it sets).
 func mage(t *testing.T, dir string, env []string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command("go", append([]string{"tool", "mage"}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(strings.ToUpper(kv), "GANTRY_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

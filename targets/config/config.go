@@ -96,6 +96,9 @@ var imageName = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a
 // Load applies env over p, fills in defaults and validates. Relative
 // directories are resolved against root (the directory mage runs in).
 func Load(p Project, env Env, root string) (*Config, error) {
+	if err := checkEmpty(env); err != nil {
+		return nil, err
+	}
 	c := &Config{
 		Out: p.Out, AllowDirty: p.AllowDirty, RequireVendor: p.RequireVendor,
 		Compression: p.Compression, IndexFrom: slices.Clone(p.IndexFrom), Tags: slices.Clone(p.Tags), Jobs: p.Jobs,
@@ -176,10 +179,18 @@ func (c *Config) applyEnv(env Env) error {
 		c.Out = v
 	}
 	if v, ok := env.lookup("GANTRY_TAGS"); ok {
-		c.Tags = append(c.Tags, splitList(v)...)
+		tags, err := splitList("GANTRY_TAGS", v)
+		if err != nil {
+			return err
+		}
+		c.Tags = append(c.Tags, tags...)
 	}
 	if v, ok := env.lookup("GANTRY_INDEX_FROM"); ok {
-		c.IndexFrom = splitList(v)
+		from, err := splitList("GANTRY_INDEX_FROM", v)
+		if err != nil {
+			return err
+		}
+		c.IndexFrom = from
 	}
 	if v, ok := env.lookup("GANTRY_COMPRESSION"); ok {
 		c.Compression = v
@@ -228,7 +239,10 @@ func imagesFromEnv(images []Image, env Env) ([]Image, error) {
 		}
 		if hasName {
 			var picked []Image
-			want := splitList(name)
+			want, err := splitList("GANTRY_IMAGE", name)
+			if err != nil {
+				return nil, err
+			}
 			for _, w := range want {
 				found := false
 				for _, img := range images {
@@ -252,12 +266,19 @@ func imagesFromEnv(images []Image, env Env) ([]Image, error) {
 	}
 	base, hasBase := env.lookup("GANTRY_BASE")
 	plats, hasPlats := env.lookup("GANTRY_PLATFORMS")
+	var platforms []string
+	if hasPlats {
+		var err error
+		if platforms, err = splitList("GANTRY_PLATFORMS", plats); err != nil {
+			return nil, err
+		}
+	}
 	for i := range images {
 		if hasBase {
 			images[i].Base = base
 		}
 		if hasPlats {
-			images[i].Platforms = splitList(plats)
+			images[i].Platforms = slices.Clone(platforms)
 		}
 	}
 	return images, nil

@@ -23,6 +23,7 @@ type Push struct {
 	Jobs        int           // parallel uploads; default 4
 	RetryBudget time.Duration // no retry starts later than this after the push began; default 10m
 	Progress    string        // auto (default: live on a terminal, plain lines otherwise), live, plain or quiet
+	Stale       bool          // push a layout built from another commit than the work tree's HEAD (refused by default)
 }
 
 // PushConfig is the effective push configuration: Push with the environment
@@ -75,16 +76,28 @@ func loadPush(p Push, env Env) (PushConfig, error) {
 	c.SemverTags = slices.Clone(p.SemverTags)
 	c.Insecure = slices.Clone(p.Insecure)
 	if v, ok := env.lookup("GANTRY_REPO"); ok {
-		c.Repos = splitList(v)
+		list, err := splitList("GANTRY_REPO", v)
+		if err != nil {
+			return c, err
+		}
+		c.Repos = list
 	}
 	if v, ok := env.lookup("GANTRY_SEMVER_TAGS"); ok {
-		c.SemverTags = splitList(v)
+		list, err := splitList("GANTRY_SEMVER_TAGS", v)
+		if err != nil {
+			return c, err
+		}
+		c.SemverTags = list
 	}
 	if v, ok := env.lookup("GANTRY_ARCH_TAGS"); ok {
 		c.ArchTags = v
 	}
 	if v, ok := env.lookup("GANTRY_INSECURE_REGISTRIES"); ok {
-		c.Insecure = splitList(v)
+		list, err := splitList("GANTRY_INSECURE_REGISTRIES", v)
+		if err != nil {
+			return c, err
+		}
+		c.Insecure = list
 	}
 	if v, ok := env.lookup("GANTRY_PROGRESS"); ok {
 		c.Progress = v
@@ -103,7 +116,7 @@ func loadPush(p Push, env Env) (PushConfig, error) {
 		}
 		c.RetryBudget = d
 	}
-	for name, dst := range map[string]*bool{"GANTRY_IMMUTABLE_TAGS": &c.Immutable, "GITHUB_ACTIONS": &c.GitHubActions, "CI": &c.CI} {
+	for name, dst := range map[string]*bool{"GANTRY_IMMUTABLE_TAGS": &c.Immutable, "GANTRY_PUSH_STALE": &c.Stale, "GITHUB_ACTIONS": &c.GitHubActions, "CI": &c.CI} {
 		if v, ok := env.lookup(name); ok {
 			b, err := parseBool(name, v)
 			if err != nil {

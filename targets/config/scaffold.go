@@ -22,6 +22,9 @@ type Scaffold struct {
 // by the templates package, which knows the valid ones.
 func LoadScaffold(env Env) (Scaffold, error) {
 	s := Scaffold{Template: DefaultTemplate}
+	if err := checkEmpty(env); err != nil {
+		return Scaffold{}, err
+	}
 	if v, ok := env.lookup("GANTRY_TEMPLATE"); ok {
 		s.Template = v
 	}

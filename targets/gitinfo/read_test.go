@@ -294,3 +294,67 @@ func TestSourceThroughLocalClone(t *testing.T) {
 		t.Errorf("origin at a missing path: Source = %q, err = %v; want empty, nil", got.Source, err)
 	}
 }
+
+// An output directory inside the module hides only itself: edits next to
+// it, or in a sibling whose name it prefixes, still make the tree dirty.
+func TestIgnorePathsNestedOutput(t *testing.T) {
+	r := newRepo(t)
+	r.write("build/gen.go", "package build\n")
+	r.write("build/outside.go", "package build\n")
+	r.commit()
+	ignore := IgnorePaths(filepath.Join(r.dir, "build", "out"))
+	r.write("build/out/app", "binary")
+	r.write("build/out/bin/app_linux_amd64", "binary")
+	got, err := Read(r.dir, ignore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Dirty {
+		t.Errorf("only the output changed, yet dirty: %q", got.Changes)
+	}
+	r.write("build/gen.go", "package build // edited\n")
+	r.write("build/outside.go", "package build // edited\n")
+	r.write("build/out2/x.go", "package x\n")
+	got, err = Read(r.dir, ignore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{" M build/gen.go", "?? build/out2/x.go", " M build/outside.go"}
+	if diff := cmp.Diff(want, got.Changes); diff != "" {
+		t.Errorf("Changes (-want +got):\n%s", diff)
+	}
+}
+
+func TestTracked(t *testing.T) {
+	r := newRepo(t)
+	r.write("testdata/hello/main.go", "package main\n")
+	r.write("main.go", "package main\n")
+	r.commit()
+	os.MkdirAll(filepath.Join(r.dir, "dist"), 0o755)
+	root, _ := filepath.EvalSymlinks(r.dir)
+	for _, tc := range []struct {
+		dir, want string
+		inGit     bool
+	}{
+		{"testdata/hello", "testdata/hello/main.go", false},
+		{"testdata", "testdata/hello/main.go", false},
+		{".", "main.go", false},
+		{"testdata/hello/new", "", false},
+		{"dist", "", false},
+		{"build/out", "", false},
+		{"test", "", false}, // a prefix of testdata, not a parent
+		{".git", "", true},
+		{".git/refs", "", true},
+	} {
+		got, gotRoot, inGit, err := Tracked(filepath.Join(r.dir, tc.dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want && !(tc.dir == "." && got != "") || inGit != tc.inGit || gotRoot != root {
+			t.Errorf("Tracked(%s) = %q, %q, %v; want %q, %q, %v", tc.dir, got, gotRoot, inGit, tc.want, root, tc.inGit)
+		}
+	}
+	if got, root, _, err := Tracked(t.TempDir()); got != "" || root != "" || err != nil {
+		t.Errorf("outside a repository: %q %q %v", got, root, err)
+	}
+}

@@ -46,7 +46,7 @@ func (b *Build) Push(ctx context.Context) error {
 		}
 	}
 	if pc.Progress != "quiet" {
-		printPushed(b.opts.Log, res, meta)
+		printPushed(b.opts.Log, res, meta, b.Git.Revision)
 	}
 	return nil
 }
@@ -94,6 +94,12 @@ func (b *Build) pushPlan() ([]push.Image, []push.Option, error) {
 	if pc.Immutable {
 		opts = append(opts, push.WithImmutableTags())
 	}
+	if b.Git.Found {
+		opts = append(opts, push.WithRevision(b.Git.Revision))
+	}
+	if pc.Stale {
+		opts = append(opts, push.WithStale())
+	}
 	if pc.Jobs > 0 {
 		opts = append(opts, push.WithJobs(pc.Jobs))
 	}
@@ -133,11 +139,21 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
+func orNone(rev string) string {
+	if rev == "" {
+		return "no commit"
+	}
+	return rev
+}
+
 // printPushed writes what a person wants after a push.
-func printPushed(w io.Writer, res *push.Result, meta string) {
+func printPushed(w io.Writer, res *push.Result, meta, head string) {
 	for _, p := range res.Images {
 		fmt.Fprintf(w, "\npushed %s %s\n", p.Name, p.Version)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		if head != "" && p.Revision != head {
+			fmt.Fprintf(tw, "  built from\t%s, not the work tree's HEAD %s (GANTRY_PUSH_STALE=1)\n", orNone(p.Revision), head)
+		}
 		fmt.Fprintf(tw, "  index\t%s\n", p.Reference())
 		fmt.Fprintf(tw, "  tags\t%s\n", strings.Join(p.Tags, ", "))
 		for _, pl := range p.Platforms {

@@ -32,15 +32,15 @@ func userError(err error, secrets ...string) error {
 	if errors.As(err, &ue) {
 		return err
 	}
-	msg := err.Error()
-	if hint := hintFor(err); hint != "" {
-		suffix := "; " + errNoTagMoved.Error()
-		base, moved := strings.CutSuffix(msg, suffix)
-		msg = base + ": " + hint
-		if moved {
-			msg += suffix
-		}
+	msg, suffix := err.Error(), ""
+	var bt *beforeTagsError
+	if errors.As(err, &bt) {
+		msg, suffix = bt.err.Error(), "; "+bt.note()
 	}
+	if hint := hintFor(err); hint != "" {
+		msg += ": " + hint
+	}
+	msg += suffix
 	msg = strings.Join(strings.Fields(msg), " ")
 	msg = queryRE.ReplaceAllString(msg, "$1?REDACTED")
 	for _, s := range secrets {

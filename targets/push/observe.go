@@ -3,6 +3,7 @@ package push
 import (
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,10 +45,11 @@ type observer struct {
 
 	mu       sync.Mutex
 	outcomes map[string]BlobOutcome // host/repo@digest
+	tags     map[string]bool        // host/repo:tag put: true when the registry said so, false when the put was cut off
 }
 
 func newObserver(next http.RoundTripper, p Progress) *observer {
-	return &observer{next: next, progress: p, outcomes: map[string]BlobOutcome{}}
+	return &observer{next: next, progress: p, outcomes: map[string]BlobOutcome{}, tags: map[string]bool{}}
 }
 
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -65,6 +67,9 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 		req = r
 	}
 	resp, err := o.next.RoundTrip(req)
+	if kind == "manifests" && req.Method == http.MethodPut && !strings.HasPrefix(rest, "sha256:") {
+		o.recordTag(req.URL.Host+"/"+repo+":"+rest, err, resp)
+	}
 	if err != nil || kind != "blobs" {
 		return resp, err
 	}
@@ -78,6 +83,39 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 		o.record(key+req.URL.Query().Get("digest"), BlobUploaded)
 	}
 	return resp, nil
+}
+
+// recordTag remembers a put of a tag: written when the registry said so;
+// when the answer never came (or was a 5xx, which a proxy may send after
+// the registry acted), it may have been.
+func (o *observer) recordTag(ref string, err error, resp *http.Response) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case err == nil && resp.StatusCode/100 == 2:
+		o.tags[ref] = true
+	case err != nil || resp.StatusCode >= 500:
+		if !o.tags[ref] {
+			o.tags[ref] = false
+		}
+	}
+}
+
+// tagsPut lists the tags put so far, sorted; one whose put was cut off
+// says so.
+func (o *observer) tagsPut() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []string
+	for ref, ok := range o.tags {
+		if ok {
+			out = append(out, ref)
+		} else {
+			out = append(out, ref+" (cut off: it may have landed)")
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (o *observer) record(key string, how BlobOutcome) {

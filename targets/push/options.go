@@ -30,6 +30,8 @@ type options struct {
 	arch      ArchScheme
 	extra     []string
 	immutable bool
+	revision  string          // the work tree's HEAD; "" : not checked
+	stale     bool            // push a layout built from another commit all the same
 	insecure  map[string]bool // registry host[:port] → plain HTTP allowed
 	jobs      int
 	budget    time.Duration
@@ -127,6 +129,20 @@ func WithInsecure(registries ...string) Option {
 		}
 		return nil
 	}
+}
+
+// WithRevision is the commit the work tree is at (its HEAD): push refuses,
+// before sending anything, a layout whose index was built from another
+// commit (annotation org.opencontainers.image.revision), unless WithStale.
+func WithRevision(rev string) Option {
+	return func(o *options) error { o.revision = rev; return nil }
+}
+
+// WithStale lets WithRevision's check pass a layout built from another
+// commit: pushing an older build on purpose is legitimate. Result says
+// which commit each image was built from.
+func WithStale() Option {
+	return func(o *options) error { o.stale = true; return nil }
 }
 
 // WithJobs bounds how many uploads run at once (default DefaultJobs).

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -76,6 +77,9 @@ func Layouts(ctx context.Context, images []Image, opts ...Option) (res *Result, 
 			return nil, fmt.Errorf("image %s: %w", img.Name, err)
 		}
 		defer src.unlock()
+		if err := o.checkRevision(src); err != nil {
+			return nil, err
+		}
 		for _, repo := range img.Repos {
 			repo = o.normalize(repo)
 			targets = append(targets, &target{src: src, repo: repo, key: repo.String()})
@@ -84,7 +88,7 @@ func Layouts(ctx context.Context, images []Image, opts ...Option) (res *Result, 
 
 	s := newSession(o, targets)
 	if err := forEach(ctx, o.jobs, targets, func(ctx context.Context, t *target) error { return s.plan(ctx, t, o) }); err != nil {
-		return nil, noTagMoved(err)
+		return nil, s.noTagMoved(err)
 	}
 	for _, t := range targets {
 		o.progress.Event(Event{Kind: EventPlanned, Image: t.src.img.Name, Repo: t.key,
@@ -92,13 +96,13 @@ func Layouts(ctx context.Context, images []Image, opts ...Option) (res *Result, 
 	}
 	stats := &Stats{}
 	if err := s.pushContent(ctx, targets, o, stats); err != nil {
-		return nil, noTagMoved(err)
+		return nil, s.noTagMoved(err)
 	}
 	if err := forEach(ctx, o.jobs, targets, s.verify); err != nil {
-		return nil, noTagMoved(err)
+		return nil, s.noTagMoved(err)
 	}
 	if err := s.pushSignatures(ctx, targets, o, stats); err != nil {
-		return nil, noTagMoved(err)
+		return nil, s.noTagMoved(err)
 	}
 	if err := s.moveTags(ctx, targets, o, stats); err != nil {
 		return nil, err
@@ -115,6 +119,28 @@ func Layouts(ctx context.Context, images []Image, opts ...Option) (res *Result, 
 	stats.Duration = time.Since(start)
 	res.Stats = *stats
 	return res, nil
+}
+
+// checkRevision refuses a layout built from another commit than the work
+// tree's HEAD (WithRevision), unless WithStale.
+func (o *options) checkRevision(src *source) error {
+	if o.revision == "" || o.stale || src.revision == o.revision {
+		return nil
+	}
+	built := "no commit (it was built outside git)"
+	if src.revision != "" {
+		built = "commit " + short(src.revision)
+	}
+	return fmt.Errorf("%s was built from %s, but the work tree is at %s: push publishes the layout as it is, so run `go tool mage release` (or layout, then index) to build %s first, or set GANTRY_PUSH_STALE=1 to push the older build on purpose; nothing was pushed",
+		src.img.Layout, built, short(o.revision), short(o.revision))
+}
+
+// short abbreviates a commit hash as Go pseudo-versions do.
+func short(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
 }
 
 // normalize marks repositories of registries listed as insecure, so ggcr
@@ -141,15 +167,49 @@ func forEach[T any](ctx context.Context, jobs int, items []T, f func(context.Con
 	return g.Wait()
 }
 
-// errNoTagMoved marks errors from before the tags step.
+// errNoTagMoved marks errors from before the tags step when the push put
+// no tag at all.
 var errNoTagMoved = errors.New("no tag was moved")
 
-func noTagMoved(err error) error { return fmt.Errorf("%w; %w", err, errNoTagMoved) }
+// beforeTagsError is an error from before the tags step: no image tag
+// moved. Signatures go before the image tags, and their tags (legacy
+// sha256-<hex>.sig/.att, the referrers fallback sha256-<hex>) may have
+// been put: written names each, so the message stays true.
+type beforeTagsError struct {
+	err     error
+	written []string
+}
+
+func (e *beforeTagsError) Error() string { return e.err.Error() + "; " + e.note() }
+func (e *beforeTagsError) Unwrap() error { return e.err }
+
+// Is makes errors.Is(err, errNoTagMoved) true when no tag was put at all.
+func (e *beforeTagsError) Is(target error) bool {
+	return target == errNoTagMoved && len(e.written) == 0
+}
+
+// note is what the error says about tags.
+func (e *beforeTagsError) note() string {
+	if len(e.written) == 0 {
+		return errNoTagMoved.Error()
+	}
+	return "no image tag was moved, but these signature tags were written: " + strings.Join(e.written, ", ") + " (they name content by digest; run push again to finish)"
+}
+
+// noTagMoved marks err as coming from before the tags step, naming the
+// tags written regardless.
+func noTagMoved(err error, written ...string) error {
+	return &beforeTagsError{err: err, written: written}
+}
+
+// noTagMoved marks err as coming from before the tags step, with the tags
+// this session put.
+func (s *session) noTagMoved(err error) error { return noTagMoved(err, s.obs.tagsPut()...) }
 
 func (t *target) result() Pushed {
 	src := t.src
 	p := Pushed{
-		Name: src.img.Name, Repo: t.repo, Version: src.version,
+		Name: src.img.Name, Repo: t.repo, Version: src.version, Revision: src.revision,
 		Index: stripDescriptor(src.indexDesc), Tags: t.indexTags(), Size: src.size(),
 	}
 	for _, pl := range src.platforms {

@@ -28,6 +28,13 @@ func init() {
 // environment Gantry reads, and returns its output.
 func release(t testing.TB, dir string, env map[string]string) (string, error) {
 	t.Helper()
+	return run(t, dir, env, (*pipeline.Build).Release)
+}
+
+// run runs one step of a pipeline.Build for the app in dir with env as
+// the only environment Gantry reads, and returns its output.
+func run(t testing.TB, dir string, env map[string]string, step func(*pipeline.Build, context.Context) error) (string, error) {
+	t.Helper()
 	cfg, err := config.Load(config.Project{}, config.MapEnv(env), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +44,7 @@ func release(t testing.TB, dir string, env map[string]string) (string, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = b.Release(context.Background())
+	err = step(b, context.Background())
 	return log.String(), err
 }
 
@@ -122,4 +129,89 @@ func TestReleaseOffline(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(repo.Dir, "dist", "metadata.json")); err == nil {
 		t.Error("release without a destination wrote metadata.json")
 	}
+}
+
+// pushLayouts runs pipeline.Push for the app in dir with env as the only
+// environment Gantry reads.
+func pushLayouts(t testing.TB, dir string, env map[string]string) (string, error) {
+	t.Helper()
+	return run(t, dir, env, (*pipeline.Build).Push)
+}
+
+// TestPushAfterNewCommit: a layout built before the last commit is not
+// pushed as if it were HEAD's build unless the user says so; a layout
+// carried to a directory without git (a CI job's artifacts) pushes.
+func TestPushAfterNewCommit(t *testing.T) {
+	repo := testrepo.New(t, "plain", "")
+	env := map[string]string{"GANTRY_PLATFORMS": "linux/amd64", "GANTRY_SBOM": "0"}
+	if out, err := release(t, repo.Dir, env); err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	head := repo.Commit(t, "a new commit")
+	reg := registrytest.Start(t)
+	env["GANTRY_REPO"] = reg.Repo("plain")
+	env["GANTRY_PROGRESS"] = "quiet"
+
+	out, err := pushLayouts(t, repo.Dir, env)
+	if err == nil {
+		t.Fatalf("push of a layout built before the last commits succeeded:\n%s", out)
+	}
+	for _, want := range []string{"was built from commit ", "but the work tree is at " + head.String()[:12], "GANTRY_PUSH_STALE=1", "nothing was pushed"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if r, err := name.NewRepository(reg.Repo("plain")); err == nil {
+		if tags, _ := remote.List(r); len(tags) > 0 {
+			t.Errorf("a refused push tagged %v", tags)
+		}
+	}
+
+	env["GANTRY_PUSH_STALE"] = "1"
+	env["GANTRY_PROGRESS"] = "plain"
+	out, err = pushLayouts(t, repo.Dir, env)
+	if err != nil {
+		t.Fatalf("push with GANTRY_PUSH_STALE=1: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "not the work tree's HEAD "+head.String()) {
+		t.Errorf("a stale push does not say it was stale:\n%s", out)
+	}
+	delete(env, "GANTRY_PUSH_STALE")
+
+	// The merge job of a split pipeline: the same sources, no git.
+	bare := filepath.Join(t.TempDir(), "plain")
+	if err := testrepo.CopyTree(filepath.Join(testrepo.TestdataDir(), "plain"), bare); err != nil {
+		t.Fatal(err)
+	}
+	if err := testrepo.CopyTree(filepath.Join(repo.Dir, "dist", "oci"), filepath.Join(bare, "dist", "oci")); err != nil {
+		t.Fatal(err)
+	}
+	env["GANTRY_REPO"] = reg.Repo("artifacts")
+	if out, err := pushLayouts(t, bare, env); err != nil {
+		t.Errorf("push from a directory without git: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(filepath.Join(bare, "dist", "metadata.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta push.Metadata
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if img := meta.Images[0]; len(img.References) == 0 || tagDigest(img.References[0]) != img.Digest {
+		t.Errorf("push from a directory without git: metadata %s, but the registry disagrees", raw)
+	}
+}
+
+// tagDigest is the digest ref names in the registry ("" when none).
+func tagDigest(ref string) string {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return ""
+	}
+	d, err := remote.Head(r)
+	if err != nil {
+		return ""
+	}
+	return d.Digest.String()
 }

@@ -18,6 +18,7 @@ type Pushed struct {
 	Name      string
 	Repo      name.Repository
 	Version   string
+	Revision  string        // the commit the layout was built from; "" outside git
 	Index     v1.Descriptor // the image index, by digest
 	Tags      []string      // tags naming the index
 	Size      int64         // index, manifests and blobs (each once)

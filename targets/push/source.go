@@ -28,6 +28,7 @@ import (
 type source struct {
 	img        Image
 	version    string
+	revision   string // the commit the layout was built from (org.opencontainers.image.revision); "" outside git
 	index      v1.ImageIndex
 	indexDesc  v1.Descriptor
 	platforms  []platformImage
@@ -108,6 +109,7 @@ func (s *source) read(ctx context.Context, store *ocidir.Dir, jobs int) error {
 	if s.version == "" {
 		return fmt.Errorf("the index in %s has no version (annotation %s): rebuild it with `mage index`", dir, index.Version)
 	}
+	s.revision = im.Annotations[index.Revision]
 	for _, child := range im.Manifests {
 		if !child.MediaType.IsImage() || child.Platform == nil {
 			return fmt.Errorf("the index in %s lists %s (%s) without a platform: push publishes multi-arch images built by Gantry", dir, child.Digest, child.MediaType)

@@ -35,6 +35,9 @@ func run() error {
 	default:
 		return fmt.Errorf("usage: gantry-init [dir]")
 	}
+	if err := config.CheckOSEnv(); err != nil {
+		return err
+	}
 	s, err := config.LoadScaffold(config.OSEnv)
 	if err != nil {
 		return err
