@@ -72,15 +72,24 @@ func TestKeylessRelease(t *testing.T) {
 			if out, err := cosignRun(t, "cosign-v3", append(append([]string{"verify"}, bad...), ref)...); err == nil {
 				t.Errorf("cosign-v3 verify with a wrong identity passed:\n%s", out)
 			}
-			// cosign v2 finds the bundles first, as a consumer's would.
-			if out, err := cosignRun(t, "cosign-v2", append(append([]string{"verify"}, good...), ref)...); err != nil {
-				t.Errorf("cosign-v2 verify (bundle): %v\n%s", err, out)
-			}
 			// cosign v3 reads the legacy signature alone; its evidence of
 			// time is the RFC 3161 timestamp (Rekor v2 issues no SET).
 			legacy := append([]string{"verify", "--new-bundle-format=false", "--insecure-ignore-tlog=true"}, good...)
 			if out, err := cosignRun(t, "cosign-v3", append(legacy, ref)...); err != nil {
 				t.Errorf("cosign-v3 verify (legacy): %v\n%s", err, out)
+			}
+		})
+	}
+	for name, ref := range digests {
+		// cosign v2 finds the bundles first, as a consumer's would; it
+		// takes the time from the log unless told that the timestamps
+		// prove it (Rekor v2 signs no entry time).
+		t.Run("cosign-v2 verify "+name, func(t *testing.T) {
+			if out, err := cosignRun(t, "cosign-v2", append(append([]string{"verify", "--use-signed-timestamps"}, good...), ref)...); err != nil {
+				t.Errorf("cosign-v2 verify (bundle): %v\n%s", err, out)
+			}
+			if out, err := cosignRun(t, "cosign-v2", append(append([]string{"verify", "--use-signed-timestamps"}, bad...), ref)...); err == nil {
+				t.Errorf("cosign-v2 verify (bundle) with a wrong identity passed:\n%s", out)
 			}
 		})
 	}
@@ -140,18 +149,22 @@ func TestKeylessRelease(t *testing.T) {
 	lrefs := refNames(indexJSON(t, filepath.Join(repo.Dir, "dist-legacy", "oci", "hello")))
 	for _, name := range []string{"v1.2.3", "v1.2.3-amd64", "v1.2.3-arm64"} {
 		ref := reg.Repo("hello-legacy") + "@" + lrefs[name].Digest.String()
-		args := append([]string{"verify", "--insecure-ignore-tlog=true"}, good...)
+		args := append([]string{"verify", "--insecure-ignore-tlog=true", "--use-signed-timestamps"}, good...)
 		if out, err := cosignRun(t, "cosign-v2", append(args, ref)...); err != nil {
 			t.Errorf("cosign-v2 verify (legacy) %s: %v\n%s", name, err, out)
 		}
-		args = append([]string{"verify", "--insecure-ignore-tlog=true"}, bad...)
+		args = append([]string{"verify", "--insecure-ignore-tlog=true", "--use-signed-timestamps"}, bad...)
 		if out, err := cosignRun(t, "cosign-v2", append(args, ref)...); err == nil {
 			t.Errorf("cosign-v2 verify (legacy) %s with a wrong identity passed:\n%s", name, out)
 		}
 	}
 	for _, pt := range []string{sbom.SPDXPredicateType, sbom.ProvenancePredicateType} {
 		ref := reg.Repo("hello-legacy") + "@" + lrefs["v1.2.3-amd64"].Digest.String()
-		args := append([]string{"verify-attestation", "--insecure-ignore-tlog=true", "--type", pt}, good...)
+		// cosign v2 takes a trusted root only with --new-bundle-format:
+		// the chains instead, and the TSA's for the timestamps.
+		args := []string{"verify-attestation", "--insecure-ignore-tlog=true", "--type", pt,
+			"--certificate-identity", identity, "--certificate-oidc-issuer", st.IssuerURL, "--insecure-ignore-sct",
+			"--certificate-chain", st.CAChain, "--timestamp-certificate-chain", st.TSAChain, "--use-signed-timestamps"}
 		if out, err := cosignRun(t, "cosign-v2", append(args, ref)...); err != nil {
 			t.Errorf("cosign-v2 verify-attestation (legacy) %s: %v\n%s", pt, err, out)
 		}

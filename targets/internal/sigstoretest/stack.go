@@ -52,6 +52,9 @@ type Stack struct {
 
 	TrustedRoot   string // trusted_root.json naming the CA, the log and the TSA
 	SigningConfig string // signing_config.json naming the three services
+	// CAChain and TSAChain are the PEM chains of Fulcio and the TSA, for
+	// cosign v2's legacy verify-attestation, which takes no trusted root.
+	CAChain, TSAChain string
 
 	dir    string
 	issuer *issuer
@@ -246,9 +249,14 @@ func (s *Stack) writeTrustedRoot(rekorKey *ecdsa.PublicKey) error {
 	if err := json.Unmarshal(raw, &bundle); err != nil || len(bundle.Chains) == 0 {
 		return fmt.Errorf("fulcio trust bundle %q: %v", raw, err)
 	}
-	caChain, err := certChain([]byte(strings.Join(bundle.Chains[0].Certificates, "\n")))
+	caPEM := []byte(strings.Join(bundle.Chains[0].Certificates, "\n"))
+	caChain, err := certChain(caPEM)
 	if err != nil {
 		return fmt.Errorf("fulcio trust bundle: %w", err)
+	}
+	s.CAChain = filepath.Join(s.dir, "fulcio_chain.pem")
+	if err := os.WriteFile(s.CAChain, caPEM, 0o644); err != nil {
+		return err
 	}
 	raw, err = get(strings.TrimSuffix(s.TSAURL, "/timestamp") + "/timestamp/certchain")
 	if err != nil {
@@ -257,6 +265,10 @@ func (s *Stack) writeTrustedRoot(rekorKey *ecdsa.PublicKey) error {
 	tsaChain, err := certChain(raw)
 	if err != nil {
 		return fmt.Errorf("tsa certificate chain: %w", err)
+	}
+	s.TSAChain = filepath.Join(s.dir, "tsa_chain.pem")
+	if err := os.WriteFile(s.TSAChain, raw, 0o644); err != nil {
+		return err
 	}
 	der, err := x509.MarshalPKIXPublicKey(rekorKey)
 	if err != nil {
