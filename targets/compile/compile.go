@@ -132,9 +132,13 @@ func RunAll(ctx context.Context, reqs []Request) ([]Result, error) {
 			return nil, name(reqs, i, err)
 		}
 		for _, p := range req.Platforms {
-			out := filepath.Join(req.OutDir, req.Name+"_"+platform.FileSuffix(p))
+			out := filepath.Join(req.OutDir, req.Name+"_"+platform.FileSuffix(p)+platform.Exe(p))
 			env := Env(req.Env, p)
-			sp := spec{req: i, plat: p, out: out, flags: flags, env: env, sc: m.sc, exe: execName(m.path, req.Package)}
+			exe := execName(m.path, req.Package)
+			if exe != "" {
+				exe += platform.Exe(p) // go build -o dir/ names a windows binary <name>.exe
+			}
+			sp := spec{req: i, plat: p, out: out, flags: flags, env: env, sc: m.sc, exe: exe}
 			if m.sc != nil {
 				args, err := Args(req, out)
 				if err != nil {

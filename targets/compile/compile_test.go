@@ -236,7 +236,7 @@ func TestRunValidates(t *testing.T) {
 		{"no package", func(r *Request) { r.Package = "" }, "no package to build"},
 		{"no out dir", func(r *Request) { r.OutDir = "" }, "no output directory"},
 		{"no platforms", func(r *Request) { r.Platforms = nil }, "no platforms to build . for"},
-		{"darwin", func(r *Request) { r.Platforms = []v1.Platform{{OS: "darwin", Architecture: "arm64"}} }, `platform "darwin/arm64": images are linux-only`},
+		{"darwin", func(r *Request) { r.Platforms = []v1.Platform{{OS: "darwin", Architecture: "arm64"}} }, `platform "darwin/arm64": images are linux or windows`},
 		{"bad variant", func(r *Request) { r.Platforms = []v1.Platform{{OS: "linux", Architecture: "amd64", Variant: "v9"}} }, `unknown amd64 variant "v9"`},
 		{"duplicate", func(r *Request) {
 			r.Platforms = []v1.Platform{arm64, {OS: "linux", Architecture: "arm64", Variant: "v8"}}

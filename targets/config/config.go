@@ -53,7 +53,8 @@ type Image struct {
 	Dir          string            // module directory (holds go.mod); default "."
 	Main         string            // main package relative to Dir; default: the module root if it is package main, else the single ./cmd/*
 	Base         string            // static (default), scratch, a registry reference, or oci:<dir>[:<ref>]
-	Platforms    []string          // default linux/amd64, linux/arm64
+	Bases        map[string]string // per-OS or per-platform bases ("windows", "windows/arm64") over Base; a windows platform needs one (or a Base index with windows images)
+	Platforms    []string          // default linux/amd64, linux/arm64; also windows/amd64, windows/arm64
 	User         string            // default 65532:65532
 	BinDir       string            // where the binary goes in the image; default /usr/local/bin
 	VersionVar   string            // -X variable set to the version; default main.version; "-" disables
@@ -273,9 +274,19 @@ func imagesFromEnv(images []Image, env Env) ([]Image, error) {
 			return nil, err
 		}
 	}
+	var bases map[string]string
+	if v, ok := env.lookup("GANTRY_BASES"); ok {
+		var err error
+		if bases, err = parseBases(v); err != nil {
+			return nil, err
+		}
+	}
 	for i := range images {
 		if hasBase {
 			images[i].Base = base
+		}
+		if bases != nil {
+			images[i].Bases = bases
 		}
 		if hasPlats {
 			images[i].Platforms = slices.Clone(platforms)

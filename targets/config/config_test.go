@@ -210,6 +210,20 @@ func TestLoadEnv(t *testing.T) {
 			map[string]string{"GANTRY_PLATFORMS": " linux/amd64 , linux/arm64"},
 			func(c *Config) any { return c.Images[0].Platforms },
 			[]v1.Platform{linux("amd64", ""), linux("arm64", "")}},
+		{"windows platforms with a windows base", plain, Project{},
+			map[string]string{"GANTRY_PLATFORMS": "linux/amd64,windows/amd64,windows/arm64", "GANTRY_BASES": "Windows=oci:nano, windows/arm64=oci:nano-arm"},
+			func(c *Config) any {
+				t := c.Images[0]
+				var out []string
+				for _, p := range t.Platforms {
+					out = append(out, platformString(p)+" "+t.BaseFor(p))
+				}
+				return out
+			},
+			[]string{"linux/amd64 static", "windows/amd64 oci:nano", "windows/arm64 oci:nano-arm"}},
+		{"windows from a Base index", plain, Project{Images: []Image{{Base: "registry.test/multi-os:1", Platforms: []string{"windows/amd64"}}}}, nil,
+			func(c *Config) any { return c.Images[0].BaseFor(c.Images[0].Platforms[0]) },
+			"registry.test/multi-os:1"},
 		{"platforms as strings", plain, Project{},
 			map[string]string{"GANTRY_PLATFORMS": "linux/arm64/v8.2,linux/amd64/v3"},
 			func(c *Config) any { return c.Images[0].Image.Platforms },
@@ -318,8 +332,18 @@ func TestLoadEnvErrors(t *testing.T) {
 	}{
 		{"unknown variant", plain, Project{}, map[string]string{"GANTRY_PLATFORMS": "linux/amd64,linux/arm64/v7"},
 			[]string{`"linux/arm64/v7"`, "v8.1"}},
-		{"not linux", plain, Project{}, map[string]string{"GANTRY_PLATFORMS": "windows/amd64"},
-			[]string{`"windows/amd64"`, "linux-only"}},
+		{"not linux or windows", plain, Project{}, map[string]string{"GANTRY_PLATFORMS": "darwin/arm64"},
+			[]string{`"darwin/arm64"`, "linux or windows"}},
+		{"windows on the static base", plain, Project{}, map[string]string{"GANTRY_PLATFORMS": "linux/amd64,windows/amd64"},
+			[]string{`platform "windows/amd64" needs a Windows base, and base "static" is linux-only`, `Bases["windows"]`, "GANTRY_BASES=windows="}},
+		{"windows on scratch", plain, Project{Images: []Image{{Base: "scratch", Platforms: []string{"windows/arm64"}}}}, nil,
+			[]string{`platform "windows/arm64" needs a Windows base, and base "scratch" is linux-only`}},
+		{"windows base only for amd64", plain, Project{}, map[string]string{"GANTRY_PLATFORMS": "windows/amd64,windows/arm64", "GANTRY_BASES": "windows/amd64=oci:nano"},
+			[]string{`platform "windows/arm64" needs a Windows base`}},
+		{"bases not pairs", plain, Project{}, map[string]string{"GANTRY_BASES": "windows"},
+			[]string{`GANTRY_BASES="windows": "windows" is not <os or platform>=<base>`}},
+		{"bases key not a platform", plain, Project{}, map[string]string{"GANTRY_BASES": "darwin=oci:x"},
+			[]string{`Bases key "darwin" is not an OS (linux, windows) or a platform`}},
 		{"no arch", plain, Project{}, map[string]string{"GANTRY_PLATFORMS": "linux"},
 			[]string{`"linux"`, "os/arch[/variant]"}},
 		{"main with several images", multi, two, map[string]string{"GANTRY_MAIN": "./cmd/api"},
@@ -558,3 +582,5 @@ func TestLookupUndeclaredPanics(t *testing.T) {
 	}()
 	MapEnv(nil).lookup("GANTRY_NOT_DECLARED")
 }
+
+func platformString(p v1.Platform) string { return p.OS + "/" + p.Architecture }

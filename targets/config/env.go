@@ -26,10 +26,11 @@ type Var struct {
 // Vars lists every environment variable Gantry reads, in the order `mage
 // config` prints them.
 var Vars = []Var{
-	{Name: "GANTRY_PLATFORMS", Description: "comma-separated platforms to build (default linux/amd64,linux/arm64), e.g. linux/amd64,linux/arm64,linux/arm/v7"},
+	{Name: "GANTRY_PLATFORMS", Description: "comma-separated platforms to build (default linux/amd64,linux/arm64), e.g. linux/amd64,linux/arm64,linux/arm/v7,windows/amd64 (windows needs GANTRY_BASES)"},
 	{Name: "GANTRY_MAIN", Description: "main package to build, relative to the module (e.g. ./cmd/server); one image only"},
 	{Name: "GANTRY_IMAGE", Description: "image name with one image configured; with several, a comma-separated list of the images to build"},
 	{Name: "GANTRY_BASE", Description: "base image: static (default), scratch, a registry reference, or oci:<dir>[:<ref>]"},
+	{Name: "GANTRY_BASES", Description: "per-OS or per-platform bases over GANTRY_BASE, comma-separated, e.g. windows=oci:bases/nanoserver,windows/arm64=<registry>/windows/nanoserver:ltsc2025; a windows platform needs one"},
 	{Name: "GANTRY_OUT", Description: "output directory (default dist)"},
 	{Name: "GANTRY_TAGS", Description: "extra comma-separated tags for the image, besides the version", EmptyUnset: true},
 	{Name: "GANTRY_ALLOW_DIRTY", Description: "set to 1 to let release build from a work tree with uncommitted changes", EmptyUnset: true},

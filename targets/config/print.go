@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -39,6 +41,9 @@ func Print(w io.Writer, c *Config, env Env) error {
 		fmt.Fprintf(tw, "  main\t%s\n", t.Main)
 		fmt.Fprintf(tw, "  platforms\t%s\n", strings.Join(t.Image.Platforms, ", "))
 		fmt.Fprintf(tw, "  base\t%s\n", t.Base)
+		for _, k := range slices.Sorted(maps.Keys(t.Bases)) {
+			fmt.Fprintf(tw, "  base for %s\t%s\n", k, t.Bases[k])
+		}
 		fmt.Fprintf(tw, "  user\t%s\n", t.User)
 		fmt.Fprintf(tw, "  binary\t%s/%s\n", t.BinDir, t.Name)
 		fmt.Fprintf(tw, "  vendored\t%t\n", t.Vendor)

@@ -59,6 +59,9 @@ func resolve(img Image, root string) (Target, error) {
 	if img.Base == "" {
 		img.Base = DefaultBase
 	}
+	if err := checkBases(&img, t.Platforms); err != nil {
+		return Target{}, err
+	}
 	if img.User == "" {
 		img.User = DefaultUser
 	}

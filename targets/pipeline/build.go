@@ -149,7 +149,7 @@ func (b *Build) openLayout(t config.Target) (*ocidir.Dir, error) {
 
 // BinaryPath is where the binary of an image for a platform is written.
 func (b *Build) BinaryPath(t config.Target, p v1.Platform) string {
-	return filepath.Join(b.binDir(), t.Name+"_"+platform.FileSuffix(p))
+	return filepath.Join(b.binDir(), t.Name+"_"+platform.FileSuffix(p)+platform.Exe(p))
 }
 
 func (b *Build) binDir() string   { return filepath.Join(b.Config.Out, "bin") }

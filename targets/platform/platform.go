@@ -1,7 +1,8 @@
 // Package platform maps OCI platforms (os/arch[/variant]) to and from the Go
 // toolchain's GOOS/GOARCH/GOARM/GOARM64/GOAMD64 settings.
 //
-// Images are linux-only. Variants are normalised the way containerd does, so
+// Images are linux or windows (amd64 and arm64, the architectures Windows
+// containers run on). Variants are normalised the way containerd does, so
 // the platform a user writes, the one Gantry puts in an index and the one a
 // runtime asks for compare equal:
 //
@@ -35,8 +36,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// Linux is the only GOOS Gantry builds images for.
-const Linux = "linux"
+// The GOOS values Gantry builds images for.
+const (
+	Linux   = "linux"
+	Windows = "windows"
+)
+
+// windowsArchs are the architectures Windows containers run on.
+var windowsArchs = []string{"amd64", "arm64"}
 
 // Parse parses "os/arch[/variant]" into a normalised v1.Platform (see the
 // package doc): "linux/arm64/v8" and "linux/arm64" give the same value, with
@@ -60,15 +67,18 @@ func Parse(s string) (v1.Platform, error) {
 }
 
 // Normalize returns p with its variant in canonical form, or an error if p
-// is not linux or its variant is unknown for its architecture. Fields other
-// than OS, Architecture and Variant are dropped.
+// is neither linux nor windows/amd64 or windows/arm64, or its variant is
+// unknown for its architecture. Fields other than OS, Architecture and
+// Variant are dropped.
 func Normalize(p v1.Platform) (v1.Platform, error) {
 	goos, arch := strings.ToLower(p.OS), strings.ToLower(p.Architecture)
-	if goos != Linux {
-		return v1.Platform{}, fmt.Errorf("images are linux-only, not %q: use \"linux/%s\"", p.OS, p.Architecture)
-	}
-	if arch == "" {
+	switch {
+	case goos != Linux && goos != Windows:
+		return v1.Platform{}, fmt.Errorf("images are linux or windows, not %q: use \"linux/%s\"", p.OS, p.Architecture)
+	case arch == "":
 		return v1.Platform{}, fmt.Errorf("architecture is empty: use e.g. \"linux/amd64\"")
+	case goos == Windows && !slices.Contains(windowsArchs, arch):
+		return v1.Platform{}, fmt.Errorf("windows images are amd64 or arm64 (what Windows containers run on), not %q: use \"windows/amd64\" or \"windows/arm64\"", p.Architecture)
 	}
 	v := strings.ToLower(p.Variant)
 	if arch == "arm" && v == "" {
@@ -82,7 +92,7 @@ func Normalize(p v1.Platform) (v1.Platform, error) {
 	switch {
 	case v == "":
 	case !ok:
-		return v1.Platform{}, fmt.Errorf("linux/%s takes no variant, not %q: use \"linux/%s\"", arch, p.Variant, arch)
+		return v1.Platform{}, fmt.Errorf("%s/%s takes no variant, not %q: use \"%s/%s\"", goos, arch, p.Variant, goos, arch)
 	case slices.Contains(lvl.defaults, v):
 		v = ""
 	case !slices.Contains(lvl.variants, v):
@@ -153,13 +163,17 @@ func LevelVars() []string {
 }
 
 // Suffix is p's architecture and variant for tags: "amd64", "arm64",
-// "armv7", "amd64v3", "arm64v8.2".
+// "armv7", "amd64v3", "arm64v8.2"; a windows platform starts with its OS,
+// so that it never names the linux image: "windows-amd64".
 func Suffix(p v1.Platform) string {
+	if p.OS != Linux && p.OS != "" {
+		return p.OS + "-" + p.Architecture + p.Variant
+	}
 	return p.Architecture + p.Variant
 }
 
 // FileSuffix is p for file names: "linux_amd64", "linux_arm_v7",
-// "linux_arm64_v8.2".
+// "linux_arm64_v8.2", "windows_amd64".
 func FileSuffix(p v1.Platform) string {
 	s := p.OS + "_" + p.Architecture
 	if p.Variant != "" {
@@ -168,9 +182,21 @@ func FileSuffix(p v1.Platform) string {
 	return s
 }
 
-// Supported lists the linux platforms of the toolchain goBin ("" means
-// "go"), one per GOOS/GOARCH pair and without variants, from one run of
-// `go tool dist list`.
+// Exe is the file name extension of p's executables: ".exe" for windows
+// (which runs nothing else), "" otherwise.
+func Exe(p v1.Platform) string {
+	if p.OS == Windows {
+		return ".exe"
+	}
+	return ""
+}
+
+// IsWindows reports whether p is a windows platform.
+func IsWindows(p v1.Platform) bool { return p.OS == Windows }
+
+// Supported lists the linux and windows platforms of the toolchain goBin
+// ("" means "go"), one per GOOS/GOARCH pair and without variants, from one
+// run of `go tool dist list`.
 func Supported(ctx context.Context, goBin string) ([]v1.Platform, error) {
 	if goBin == "" {
 		goBin = "go"
@@ -185,7 +211,7 @@ func Supported(ctx context.Context, goBin string) ([]v1.Platform, error) {
 	var ps []v1.Platform
 	for line := range strings.Lines(string(out)) {
 		goos, arch, ok := strings.Cut(strings.TrimSpace(line), "/")
-		if ok && goos == Linux {
+		if ok && (goos == Linux || goos == Windows && slices.Contains(windowsArchs, arch)) {
 			ps = append(ps, v1.Platform{OS: goos, Architecture: arch})
 		}
 	}
@@ -195,13 +221,16 @@ func Supported(ctx context.Context, goBin string) ([]v1.Platform, error) {
 	return ps, nil
 }
 
-// FirstClass reports whether p's os/arch pair is one of Go's first-class
-// linux ports (386, amd64, arm, arm64), which every toolchain supports, so
-// that checking it needs no `go tool dist list`.
+// FirstClass reports whether p's os/arch pair is one every toolchain Gantry
+// supports has: Go's first-class linux ports (386, amd64, arm, arm64) and
+// windows/amd64 and windows/arm64, so that checking it needs no `go tool
+// dist list`.
 func FirstClass(p v1.Platform) bool {
 	switch p.Architecture {
-	case "386", "amd64", "arm", "arm64":
+	case "386", "arm":
 		return p.OS == Linux
+	case "amd64", "arm64":
+		return p.OS == Linux || p.OS == Windows
 	}
 	return false
 }

@@ -77,8 +77,9 @@ func TestParseErrors(t *testing.T) {
 		{"linux/arm/v7/x", `want os/arch[/variant]`},
 		{"linux/arm64/", `want os/arch[/variant]`},
 		{"linux/ amd64", `want os/arch[/variant]`},
-		{"darwin/arm64", `platform "darwin/arm64": images are linux-only, not "darwin": use "linux/arm64"`},
-		{"windows/amd64", `images are linux-only`},
+		{"darwin/arm64", `platform "darwin/arm64": images are linux or windows, not "darwin": use "linux/arm64"`},
+		{"windows/386", `platform "windows/386": windows images are amd64 or arm64`},
+		{"windows/arm/v7", `windows images are amd64 or arm64`},
 		{"linux/amd64/v5", `platform "linux/amd64/v5": unknown amd64 variant "v5" (valid: v1, v2, v3, v4)`},
 		{"linux/arm/v8", `unknown arm variant "v8" (valid: v5, v6, v7)`},
 		{"linux/arm/7", `unknown arm variant "7" (valid: v5, v6, v7)`},
@@ -138,7 +139,7 @@ func TestParseListErrors(t *testing.T) {
 		{"", `platform list "": element 1 is empty`},
 		{"linux/amd64,,linux/arm64", `platform list "linux/amd64,,linux/arm64": element 2 is empty`},
 		{"linux/amd64,", `element 2 is empty`},
-		{"linux/amd64,darwin/arm64", `platform "darwin/arm64": images are linux-only`},
+		{"linux/amd64,darwin/arm64", `platform "darwin/arm64": images are linux or windows`},
 	}
 	for _, tt := range tests {
 		_, err := ParseList(tt.in)
@@ -160,6 +161,8 @@ func TestNames(t *testing.T) {
 		{"linux/arm", "linux/arm/v7", "armv7", "linux_arm_v7"},
 		{"linux/arm/v7", "linux/arm/v7", "armv7", "linux_arm_v7"},
 		{"linux/386", "linux/386", "386", "linux_386"},
+		{"windows/amd64", "windows/amd64", "windows-amd64", "windows_amd64"},
+		{"Windows/ARM64/v8", "windows/arm64", "windows-arm64", "windows_arm64"},
 	}
 	for _, tt := range tests {
 		p, err := Parse(tt.in)
@@ -194,6 +197,8 @@ func TestGoEnv(t *testing.T) {
 		{"linux/arm/v7", []string{"GOOS=linux", "GOARCH=arm", "GOARM=7"}},
 		{"linux/386", []string{"GOOS=linux", "GOARCH=386"}},
 		{"linux/ppc64le", []string{"GOOS=linux", "GOARCH=ppc64le"}},
+		{"windows/amd64", []string{"GOOS=windows", "GOARCH=amd64", "GOAMD64=v1"}},
+		{"windows/arm64", []string{"GOOS=windows", "GOARCH=arm64", "GOARM64=v8.0"}},
 	}
 	for _, tt := range tests {
 		p, err := Parse(tt.in)
@@ -233,14 +238,15 @@ func TestSupported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []v1.Platform{plat("amd64", ""), plat("arm64", ""), plat("arm", ""), plat("riscv64", "")} {
+	win := func(arch string) v1.Platform { return v1.Platform{OS: "windows", Architecture: arch} }
+	for _, want := range []v1.Platform{plat("amd64", ""), plat("arm64", ""), plat("arm", ""), plat("riscv64", ""), win("amd64"), win("arm64")} {
 		if err := Check(want, got); err != nil {
 			t.Error(err)
 		}
 	}
 	for _, p := range got {
-		if p.OS != "linux" || p.Variant != "" {
-			t.Errorf("Supported returned %q, want linux pairs without variants", String(p))
+		if _, err := Normalize(p); err != nil || p.Variant != "" {
+			t.Errorf("Supported returned %q, want linux or windows/amd64, windows/arm64 pairs without variants", String(p))
 		}
 	}
 	if _, err := Supported(context.Background(), "/nonexistent/go"); err == nil {
@@ -262,6 +268,30 @@ func TestGoEnvAcceptedByToolchain(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Errorf("go env with %q: %v: %s", GoEnv(p), err, out)
+		}
+	}
+}
+
+func TestExe(t *testing.T) {
+	for in, want := range map[string]string{"linux/amd64": "", "windows/amd64": ".exe", "windows/arm64": ".exe"} {
+		p, err := Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Exe(p); got != want {
+			t.Errorf("Exe(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFirstClassWindows(t *testing.T) {
+	for in, want := range map[string]bool{"windows/amd64": true, "windows/arm64": true, "linux/386": true, "linux/riscv64": false} {
+		p, err := Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := FirstClass(p); got != want {
+			t.Errorf("FirstClass(%s) = %v, want %v", in, got, want)
 		}
 	}
 }
