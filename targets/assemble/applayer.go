@@ -15,6 +15,7 @@ import (
 
 	"github.com/gantrybuild/gantry/targets/internal/statcache"
 	"github.com/gantrybuild/gantry/targets/ocidir"
+	"github.com/gantrybuild/gantry/targets/platform"
 )
 
 // appLayer returns the layer holding the binary at p (absolute path in the
@@ -58,11 +59,16 @@ func appLayer(ctx context.Context, req *Request, p string, created time.Time, mt
 		}
 		_ = stats.Save() // best effort: a failure means hashing again next time
 		content = v1.Hash{Algorithm: "sha256", Hex: hexSum}
-		key = cacheKey("app",
-			"binary "+content.String(),
-			"path "+p,
-			"created "+created.Format(time.RFC3339),
-			"media type "+string(mt))
+		parts := []string{
+			"binary " + content.String(),
+			"path " + p,
+			"created " + created.Format(time.RFC3339),
+			"media type " + string(mt),
+		}
+		if platform.IsWindows(req.Platform) {
+			parts = append(parts, "windows layer "+windowsBinarySD)
+		}
+		key = cacheKey("app", parts...)
 		info, ok, err := cache.lookup(req.Store, key)
 		if err != nil {
 			return nil, err
@@ -83,7 +89,11 @@ func appLayer(ctx context.Context, req *Request, p string, created time.Time, mt
 	if cache.dir != "" {
 		src = io.TeeReader(f, h) // the cache key must describe what was packed
 	}
-	info, err := packToStore(req.Store, mt, fillBinary(ctx, src, size, p, created))
+	fill := fillBinary
+	if platform.IsWindows(req.Platform) {
+		fill = fillWindowsBinary
+	}
+	info, err := packToStore(req.Store, mt, fill(ctx, src, size, p, created))
 	if err != nil {
 		return nil, fmt.Errorf("packing %s: %w", req.Binary, err)
 	}

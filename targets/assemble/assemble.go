@@ -11,6 +11,7 @@
 package assemble
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -102,6 +103,8 @@ func ResolveBase(ctx context.Context, spec string, platform v1.Platform, opts ..
 		return Base{}, err
 	}
 	switch {
+	case (spec == "" || spec == "static" || spec == "scratch") && platform.OS == "windows":
+		return Base{}, fmt.Errorf("base %q is linux-only: a %s image needs a Windows base from a registry or an oci: layout (nanoserver or servercore)", cmp.Or(spec, "static"), platform)
 	case spec == "" || spec == "static":
 		return staticBase(ctx, platform, &o)
 	case spec == "scratch":

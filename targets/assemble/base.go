@@ -110,7 +110,10 @@ func imageFromIndex(idx v1.ImageIndex, platform v1.Platform, what string) (v1.Im
 	}
 	d, ok := pickPlatform(im.Manifests, platform)
 	if !ok {
-		return nil, v1.Hash{}, fmt.Errorf("base %q has no image for %s (it has: %s)", what, platform, describe(im.Manifests))
+		return nil, v1.Hash{}, fmt.Errorf("base %q has no image for %s (it has: %s)%s", what, platform, describe(im.Manifests), noImageHint(platform))
+	}
+	if err := windowsAmbiguity(im.Manifests, platform, what); err != nil {
+		return nil, v1.Hash{}, err
 	}
 	img, err := idx.Image(d.Digest)
 	if err != nil {
@@ -131,7 +134,7 @@ func checkPlatform(img v1.Image, platform v1.Platform, what string) error {
 		return nil
 	}
 	if _, ok := compatible(have, platform); !ok {
-		return fmt.Errorf("base %q is an image for %s, not %s: use a multi-platform base or one for %s", what, have, platform, platform)
+		return fmt.Errorf("base %q is an image for %s, not %s: use a multi-platform base or one for %s%s", what, have, platform, platform, noImageHint(platform))
 	}
 	return nil
 }
@@ -176,7 +179,10 @@ func ociBase(spec string, platform v1.Platform) (Base, error) {
 	default:
 		var ok bool
 		if d, ok = pickPlatform(candidates, platform); !ok {
-			return Base{}, fmt.Errorf("base %q: no single image for %s in OCI layout %s: name one as oci:%s:<ref name or digest> (it has: %s)", spec, platform, dir, dir, describe(candidates))
+			return Base{}, fmt.Errorf("base %q: no single image for %s in OCI layout %s: name one as oci:%s:<ref name or digest> (it has: %s)%s", spec, platform, dir, dir, describe(candidates), noImageHint(platform))
+		}
+		if err := windowsAmbiguity(candidates, platform, spec); err != nil {
+			return Base{}, err
 		}
 	}
 	b := Base{Name: ociBaseName(d), Digest: d.Digest}

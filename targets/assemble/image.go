@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,7 +14,10 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/gantrybuild/gantry/targets/platform"
 )
 
 // Image builds the platform image. The application layer is tar'd,
@@ -41,7 +45,15 @@ func Image(ctx context.Context, req Request) (v1.Image, error) {
 	case !req.Created.IsZero() && req.Created.Before(time.Unix(0, 0)):
 		return nil, fmt.Errorf("created time %s is before 1970", req.Created)
 	}
-	inImage, err := inImagePath(req.BinDir, req.Name)
+	windows := platform.IsWindows(req.Platform)
+	binDir, binName := req.BinDir, req.Name
+	if windows {
+		binDir = cmp.Or(binDir, DefaultWindowsBinDir)
+		if !strings.HasSuffix(strings.ToLower(binName), ".exe") {
+			binName += ".exe"
+		}
+	}
+	inImage, err := inImagePath(binDir, binName)
 	if err != nil {
 		return nil, err
 	}
@@ -81,18 +93,29 @@ func Image(ctx context.Context, req Request) (v1.Image, error) {
 	}
 	layers = append(layers, app)
 
+	runtimeCfg, entrypoint := imageConfig(baseCfg.Config, &req, inImage), inImage
+	osVersion, osFeatures := req.Platform.OSVersion, req.Platform.OSFeatures
+	if windows {
+		runtimeCfg, entrypoint = windowsImageConfig(baseCfg.Config, &req, inImage), windowsPath(inImage)
+		// The host build a runtime matches: the base's, as every Windows
+		// image's layers must run on the kernel its base was made for.
+		osVersion = cmp.Or(osVersion, baseCfg.OSVersion)
+		if len(osFeatures) == 0 {
+			osFeatures = baseCfg.OSFeatures
+		}
+	}
 	cfg := &v1.ConfigFile{
 		Architecture: req.Platform.Architecture,
 		OS:           req.Platform.OS,
-		OSVersion:    req.Platform.OSVersion,
-		OSFeatures:   slices.Clone(req.Platform.OSFeatures),
+		OSVersion:    osVersion,
+		OSFeatures:   slices.Clone(osFeatures),
 		Variant:      req.Platform.Variant,
 		Created:      v1.Time{Time: created},
-		Config:       imageConfig(baseCfg.Config, &req, inImage),
+		Config:       runtimeCfg,
 		RootFS:       v1.RootFS{Type: "layers", DiffIDs: append(slices.Clone(baseCfg.RootFS.DiffIDs), appDiffID)},
 		History: append(baseHistory(baseCfg, len(baseLayers), req.Base), v1.History{
 			Created:   v1.Time{Time: created},
-			CreatedBy: fmt.Sprintf("gantry: COPY %s %s", filepath.Base(req.Binary), inImage),
+			CreatedBy: fmt.Sprintf("gantry: COPY %s %s", filepath.Base(req.Binary), entrypoint),
 		}),
 	}
 	img, err := ociImage(layers, cfg)
@@ -114,6 +137,27 @@ func imageConfig(base v1.Config, req *Request, entrypoint string) v1.Config {
 		User:         cmp.Or(req.User, DefaultUser),
 		WorkingDir:   cmp.Or(req.WorkingDir, DefaultWorkingDir),
 		Env:          mergeEnv(base.Env, req.Base.Certs),
+		ExposedPorts: maps.Clone(base.ExposedPorts),
+		Volumes:      maps.Clone(base.Volumes),
+		StopSignal:   base.StopSignal,
+		Shell:        slices.Clone(base.Shell),
+	}
+	if len(req.Labels) > 0 {
+		c.Labels = maps.Clone(req.Labels)
+	}
+	return c
+}
+
+// windowsImageConfig is imageConfig for a windows image: the entrypoint as
+// a Windows path (C:\app\x.exe) whose directory leads PATH, and the base's
+// user (ContainerUser on nanoserver; Linux's 65532 means nothing there) and
+// working directory unless the request sets them.
+func windowsImageConfig(base v1.Config, req *Request, entrypoint string) v1.Config {
+	c := v1.Config{
+		Entrypoint:   []string{windowsPath(entrypoint)},
+		User:         cmp.Or(req.User, base.User),
+		WorkingDir:   cmp.Or(req.WorkingDir, base.WorkingDir),
+		Env:          windowsEnv(base.Env, windowsPath(path.Dir(entrypoint))),
 		ExposedPorts: maps.Clone(base.ExposedPorts),
 		Volumes:      maps.Clone(base.Volumes),
 		StopSignal:   base.StopSignal,
@@ -192,3 +236,15 @@ type mediaTypeLayer struct {
 var _ v1.Layer = (*mediaTypeLayer)(nil)
 
 func (l *mediaTypeLayer) MediaType() (types.MediaType, error) { return l.mt, nil }
+
+// Descriptor is the base manifest's descriptor of the layer with the OCI
+// media type: a foreign layer keeps its URLs (and any annotations), so
+// runtimes can still fetch it from where its owner serves it.
+func (l *mediaTypeLayer) Descriptor() (*v1.Descriptor, error) {
+	d, err := partial.Descriptor(l.Layer)
+	if err != nil {
+		return nil, err
+	}
+	d.MediaType = l.mt
+	return d, nil
+}

@@ -2,6 +2,7 @@ package assemble
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -81,6 +82,36 @@ func pickPlatform(descs []v1.Descriptor, want v1.Platform) (v1.Descriptor, bool)
 		return v1.Descriptor{}, false
 	}
 	return descs[best], true
+}
+
+// windowsAmbiguity refuses to pick among windows images of one architecture
+// built for different Windows versions (os.version): each runs on its own
+// host build, so which one to build on is the user's choice.
+func windowsAmbiguity(descs []v1.Descriptor, want v1.Platform, what string) error {
+	if want.OS != "windows" || want.OSVersion != "" {
+		return nil
+	}
+	var versions []string
+	for _, d := range descs {
+		if d.Platform == nil || !(d.MediaType.IsImage() || d.MediaType == "") {
+			continue
+		}
+		if _, ok := compatible(*d.Platform, want); ok && !slices.Contains(versions, d.Platform.OSVersion) {
+			versions = append(versions, d.Platform.OSVersion)
+		}
+	}
+	if len(versions) < 2 {
+		return nil
+	}
+	return fmt.Errorf("base %q has %s images for several Windows versions (os.version %s): name one by digest (<base>@sha256:…) or by a tag of one Windows release, one per host build you target", what, want, strings.Join(versions, ", "))
+}
+
+// noImageHint is what to do when a base has no image for want.
+func noImageHint(want v1.Platform) string {
+	if want.OS == "windows" {
+		return ": a windows platform needs a Windows base (nanoserver or servercore): set Bases[\"windows\"] (GANTRY_BASES=windows=<base>)"
+	}
+	return ""
 }
 
 // describe lists descs for an error message: platform or ref name, and digest.

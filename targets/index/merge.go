@@ -97,6 +97,8 @@ func source(dir string, idx v1.ImageIndex, d v1.Descriptor) (Source, error) {
 	if err != nil {
 		return Source{}, fmt.Errorf("image %s: %w", d.Digest, err)
 	}
+	// A windows image's host build, which runtimes match on.
+	norm.OSVersion, norm.OSFeatures = d.Platform.OSVersion, d.Platform.OSFeatures
 	return Source{
 		Layout:     dir,
 		Descriptor: v1.Descriptor{MediaType: d.MediaType, Size: d.Size, Digest: d.Digest, Platform: &norm},

@@ -23,7 +23,11 @@ func layerJobs() int {
 
 // WriteImage writes img's layers, config and manifest, skipping verified
 // blobs that already exist, and returns the manifest's descriptor
-// (MediaType, Size, Digest; Platform from the config).
+// (MediaType, Size, Digest; Platform, with os.version and os.features,
+// from the config). Non-distributable (foreign) layers are not written,
+// nor read: their manifest descriptor says where they are served, and
+// pulling them is the runtime's business (as ggcr's remote.Write skips
+// them).
 //
 // Layers are streamed from img into the layout, never held in memory; ctx
 // cancels between and during layer copies. Manifests that describe an
@@ -41,6 +45,9 @@ func (d *Dir) WriteImage(ctx context.Context, img v1.Image) (v1.Descriptor, erro
 	g.SetLimit(d.layerJobs)
 	seen := make(map[v1.Hash]bool, len(layers))
 	for i, l := range layers {
+		if mt, err := l.MediaType(); err == nil && !mt.IsDistributable() {
+			continue // a foreign layer: its manifest names where it lives, never this layout
+		}
 		if h, err := l.Digest(); err == nil {
 			if seen[h] {
 				continue
@@ -104,7 +111,7 @@ func (d *Dir) WriteImage(ctx context.Context, img v1.Image) (v1.Descriptor, erro
 			return v1.Descriptor{}, fmt.Errorf("writing image: parsing config: %w", err)
 		}
 		if cf.OS != "" || cf.Architecture != "" {
-			desc.Platform = &v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+			desc.Platform = &v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant, OSVersion: cf.OSVersion, OSFeatures: cf.OSFeatures}
 		}
 	case m.Config.MediaType != "":
 		desc.ArtifactType = string(m.Config.MediaType)

@@ -111,26 +111,37 @@ func (b *Build) platformImage(ctx context.Context, store *ocidir.Dir, t config.T
 		assemble.WithStore(store), assemble.WithCacheDir(b.cacheDir()),
 		assemble.WithCompression(b.Config.Compression), assemble.WithGoBin(b.opts.GoBin),
 	}
-	if t.Base == "" || t.Base == "static" {
+	spec := t.BaseFor(p)
+	if spec == "" || spec == "static" {
 		// The static base's tzdata comes from GOROOT, as compile's go
 		// command sees it (read once per process).
 		if vars, err := goenv.Read(ctx, b.opts.GoBin, t.Dir, b.env()); err == nil {
 			opts = append(opts, assemble.WithGOROOT(vars.GOROOT))
 		}
 	}
-	base, err := assemble.ResolveBase(ctx, t.Base, p, opts...)
+	base, err := assemble.ResolveBase(ctx, spec, p, opts...)
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
 	meta := b.meta(t, base)
+	binDir, user := t.BinDir, t.User
+	if platform.IsWindows(p) {
+		// Linux defaults mean nothing on Windows: C:\app, and the base's user.
+		if binDir == config.DefaultBinDir {
+			binDir = ""
+		}
+		if user == config.DefaultUser {
+			user = ""
+		}
+	}
 	img, err := assemble.Image(ctx, assemble.Request{
 		Store:       store,
 		Binary:      b.BinaryPath(t, p),
 		Name:        t.Name,
-		BinDir:      t.BinDir,
+		BinDir:      binDir,
 		Platform:    p,
 		Base:        base,
-		User:        t.User,
+		User:        user,
 		Created:     b.Created,
 		Labels:      merge(index.Annotations(meta), t.Labels),
 		Annotations: index.Annotations(meta),
@@ -143,6 +154,11 @@ func (b *Build) platformImage(ctx context.Context, store *ocidir.Dir, t config.T
 	desc, err := store.WriteImage(ctx, img)
 	if err != nil {
 		return v1.Descriptor{}, err
+	}
+	// p, with a windows base's os.version and os.features, which runtimes
+	// match on the host's build.
+	if desc.Platform != nil {
+		p.OSVersion, p.OSFeatures = desc.Platform.OSVersion, desc.Platform.OSFeatures
 	}
 	desc.Platform = &p
 	return desc, nil

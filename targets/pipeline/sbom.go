@@ -90,6 +90,9 @@ func buildConfig(compression string, t config.Target) map[string]string {
 	c := map[string]string{
 		"main": t.Main, "base": t.Base, "user": t.User, "binDir": t.BinDir, "compression": compression,
 	}
+	for k, v := range t.Bases {
+		c["base."+k] = v
+	}
 	if len(t.BuildTags) > 0 {
 		c["buildTags"] = strings.Join(t.BuildTags, ",")
 	}

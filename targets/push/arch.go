@@ -60,14 +60,19 @@ func ParseArchScheme(s string) (ArchScheme, error) {
 func (a ArchScheme) Enabled() bool { return !a.off }
 
 // Suffix is the per-platform tag suffix of p, without the dash.
+// A platform of another OS than linux starts with it: windows-amd64.
 func (a ArchScheme) Suffix(p v1.Platform) string {
+	os := ""
+	if p.OS != "" && p.OS != "linux" {
+		os = p.OS + "-"
+	}
 	if n, ok := a.names[p.Architecture+"/"+p.Variant]; ok && p.Variant != "" {
-		return n
+		return os + n
 	}
 	if n, ok := a.names[p.Architecture]; ok {
-		return n + p.Variant
+		return os + n + p.Variant
 	}
-	return p.Architecture + p.Variant
+	return os + p.Architecture + p.Variant
 }
 
 // PlatformTags returns <tag>-<suffix of p> for every index tag.

@@ -148,6 +148,13 @@ func readPlatform(store *ocidir.Dir, d v1.Descriptor) (platformImage, error) {
 		base, _ = name.ParseReference(bn)
 	}
 	for i, ld := range m.Layers {
+		if !ld.MediaType.IsDistributable() {
+			// A foreign layer (Windows base layers): the layout has no copy,
+			// and the registry takes the manifest without it (it names its
+			// URLs); uploading it would break its licence, as ggcr's
+			// remote.Write knows.
+			continue
+		}
 		l, err := img.LayerByDigest(ld.Digest)
 		if err != nil {
 			return platformImage{}, err

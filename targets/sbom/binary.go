@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -44,6 +45,9 @@ func (o *options) findBinary(img v1.Image) (Binary, error) {
 		return Binary{}, err
 	}
 	for i := len(layers) - 1; i >= 0; i-- {
+		if mt, err := layers[i].MediaType(); err == nil && !mt.IsDistributable() {
+			continue // a foreign (Windows base) layer: not in the layout, and not ours
+		}
 		b, err := o.cachedBinaryInLayer(layers[i])
 		if err == nil {
 			return b, nil
@@ -147,8 +151,18 @@ func binaryInLayer(l v1.Layer) (Binary, error) {
 		if info == nil {
 			continue // not a Go binary
 		}
-		return Binary{Path: path.Clean("/" + h.Name), Size: h.Size, SHA256: sum, Info: info}, nil
+		return Binary{Path: imagePath(h.Name), Size: h.Size, SHA256: sum, Info: info}, nil
 	}
+}
+
+// imagePath is where a layer entry is in the container: /usr/local/bin/x,
+// or for a Windows layer's Files/app/x.exe, C:\app\x.exe.
+func imagePath(name string) string {
+	p := path.Clean("/" + name)
+	if rest, ok := strings.CutPrefix(p, "/Files/"); ok {
+		return `C:\` + strings.ReplaceAll(rest, "/", `\`)
+	}
+	return p
 }
 
 // uncompressed opens l's tar stream; a gzip layer is inflated with
