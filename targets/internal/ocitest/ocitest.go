@@ -7,6 +7,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"debug/elf"
+	"debug/pe"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -67,7 +68,7 @@ func ValidateLayout(t testing.TB, dir string) {
 		case d.MediaType.IsIndex():
 			child, err := idx.ImageIndex(d.Digest)
 			if err == nil {
-				err = validate.Index(child)
+				err = validateIndex(child)
 			}
 			if err != nil {
 				t.Errorf("ggcr validate.Index(%s@%s): %v", dir, d.Digest, err)
@@ -75,13 +76,168 @@ func ValidateLayout(t testing.TB, dir string) {
 		case d.MediaType.IsImage():
 			img, err := idx.Image(d.Digest)
 			if err == nil {
-				err = validate.Image(img)
+				err = validateImage(img)
 			}
 			if err != nil {
 				t.Errorf("ggcr validate.Image(%s@%s): %v", dir, d.Digest, err)
 			}
 		}
 	}
+}
+
+// validateIndex is ggcr's validate.Index, except that its images are
+// checked with validateImage (so foreign layers are allowed), and each
+// child's platform with the image config's, os.version included.
+func validateIndex(idx v1.ImageIndex) error {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	foreign := false
+	for _, d := range im.Manifests {
+		if !d.MediaType.IsImage() {
+			continue
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return err
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			return err
+		}
+		for _, l := range m.Layers {
+			foreign = foreign || !l.MediaType.IsDistributable()
+		}
+	}
+	if !foreign {
+		return validate.Index(idx)
+	}
+	for _, d := range im.Manifests {
+		switch {
+		case d.MediaType.IsIndex():
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return err
+			}
+			if err := validateIndex(child); err != nil {
+				return err
+			}
+		case d.MediaType.IsImage():
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				return err
+			}
+			if err := validateImage(img); err != nil {
+				return fmt.Errorf("image %s: %w", d.Digest, err)
+			}
+			cf, err := img.ConfigFile()
+			if err != nil {
+				return err
+			}
+			if d.Platform != nil && (d.Platform.OS != cf.OS || d.Platform.Architecture != cf.Architecture || d.Platform.Variant != cf.Variant || d.Platform.OSVersion != cf.OSVersion) {
+				return fmt.Errorf("image %s: index platform %v, config %s/%s/%s os.version %q", d.Digest, d.Platform, cf.OS, cf.Architecture, cf.Variant, cf.OSVersion)
+			}
+		}
+	}
+	return nil
+}
+
+// validateImage is ggcr's validate.Image, except that an image with foreign
+// (non-distributable) layers, which a layout never holds, has each of its
+// other layers validated and its config and manifest checked with
+// validate.Fast over the layers that are there.
+func validateImage(img v1.Image) error {
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	foreign := 0
+	for _, l := range m.Layers {
+		if !l.MediaType.IsDistributable() {
+			foreign++
+		}
+	}
+	if foreign == 0 {
+		return validate.Image(img)
+	}
+	for _, ld := range m.Layers {
+		if !ld.MediaType.IsDistributable() {
+			if len(ld.URLs) == 0 {
+				return fmt.Errorf("foreign layer %s has no URLs", ld.Digest)
+			}
+			continue
+		}
+		l, err := img.LayerByDigest(ld.Digest)
+		if err != nil {
+			return err
+		}
+		if err := validate.Layer(l); err != nil {
+			return fmt.Errorf("layer %s: %w", ld.Digest, err)
+		}
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	if len(cf.RootFS.DiffIDs) != len(m.Layers) {
+		return fmt.Errorf("config lists %d diff_ids for %d layers", len(cf.RootFS.DiffIDs), len(m.Layers))
+	}
+	return nil
+}
+
+// Entries lists the tar headers of a layer, in order.
+func Entries(t testing.TB, l v1.Layer) []*tar.Header {
+	t.Helper()
+	rc, err := l.Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	var out []*tar.Header
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, h)
+	}
+}
+
+// LayerFile returns the content of path (as the tar names it) in layer l.
+func LayerFile(t testing.TB, l v1.Layer, path string) []byte {
+	t.Helper()
+	data, ok := fileInLayer(t, l, path)
+	if !ok {
+		t.Fatalf("no %s in the layer", path)
+	}
+	return data
+}
+
+// PEMachine returns the machine of a Windows (PE) executable.
+func PEMachine(data []byte) (uint16, uint16, error) {
+	f, err := pe.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return 0, 0, fmt.Errorf("not a PE file: %w", err)
+	}
+	var subsystem uint16
+	switch oh := f.OptionalHeader.(type) {
+	case *pe.OptionalHeader64:
+		subsystem = oh.Subsystem
+	case *pe.OptionalHeader32:
+		subsystem = oh.Subsystem
+	}
+	return f.Machine, subsystem, nil
+}
+
+// PEMachineFor is the PE machine of a GOARCH.
+var PEMachineFor = map[string]uint16{
+	"amd64": pe.IMAGE_FILE_MACHINE_AMD64,
+	"arm64": pe.IMAGE_FILE_MACHINE_ARM64,
 }
 
 // validateBlob checks the descriptor's blob against its schema and recurses.

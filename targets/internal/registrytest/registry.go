@@ -32,6 +32,14 @@ type Registry struct {
 
 type settings struct {
 	user, password string
+	urlAllow       string // validation.manifests.urls.allow
+}
+
+// WithManifestURLs lets manifests name layers by URLs matching allow (a
+// regular expression), as foreign Windows base layers do; by default
+// distribution refuses every manifest with URLs.
+func WithManifestURLs(allow string) Option {
+	return func(s *settings) { s.urlAllow = allow }
 }
 
 // Option configures Start.
@@ -90,6 +98,9 @@ func start(bin, dir string, s settings) (*Registry, error) {
 			return nil, err
 		}
 		auth = fmt.Sprintf("auth:\n  htpasswd:\n    realm: gantry-test\n    path: %s\n", htpasswd)
+	}
+	if s.urlAllow != "" {
+		auth += fmt.Sprintf("validation:\n  manifests:\n    urls:\n      allow:\n        - %q\n", s.urlAllow)
 	}
 	cfg := fmt.Sprintf(`version: 0.1
 log:
