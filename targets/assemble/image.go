@@ -33,7 +33,11 @@ import (
 // req.Labels, manifest annotations exactly req.Annotations (use
 // Base.Annotations for base.name/base.digest), Env is the base's plus PATH
 // and SSL_CERT_FILE when missing, and of the base's other settings only
-// ExposedPorts, Volumes, StopSignal and Shell are kept.
+// ExposedPorts, Volumes, StopSignal and Shell are kept. A windows image's
+// layer is laid out for the Windows snapshotter (windows.go), its binary is
+// <name>.exe in C:\app (or BinDir), its directory leads PATH, the base's
+// user and working directory stay unless the request sets them, and the
+// config carries the base's os.version and os.features.
 func Image(ctx context.Context, req Request) (v1.Image, error) {
 	switch {
 	case req.Store == nil:
