@@ -322,3 +322,145 @@ func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
+
+// The Windows layer matches what ko writes for the same program on the same
+// base, entry by entry (type, mode, owner, PAX records), except for what
+// docs/windows.md lists: the directory (app, not ko-app), the .exe
+// extension and the mtimes (the created time; ko writes zero).
+func TestWindowsLayerMatchesKo(t *testing.T) {
+	ko := ocitest.NeedTool(t, "ko")
+	reg := registrytest.Start(t, registrytest.WithManifestURLs(registrytest.ForeignURLs))
+	foreign := registrytest.StartForeign(t)
+	base := registrytest.PushWindowsBase(t, foreign, reg.Repo("windows/nanoserver:ltsc2022"), winOSVersion, "amd64")
+	repo := testrepo.New(t, "hello", "")
+
+	cmd := exec.Command(ko, "build", "--bare", "--sbom=none", "--platform=windows/amd64", ".")
+	cmd.Dir = repo.Dir
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(), "HOME="+home, "DOCKER_CONFIG="+home, "GOFLAGS=", "KO_DOCKER_REPO="+reg.Repo("ko/hello"), "KO_DEFAULTBASEIMAGE="+base.Ref)
+	for _, v := range []string{"GOCACHE", "GOMODCACHE"} { // the machine's, not the temp HOME's
+		val, err := exec.Command("go", "env", v).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Env = append(cmd.Env, v+"="+strings.TrimSpace(string(val)))
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ko build: %v\n%s", err, lastLines(stderr.String(), 10))
+	}
+	koRef := strings.TrimSpace(string(out))
+	koImg := windowsImage(t, koRef)
+
+	b := mustBuild(t, repo.Dir, config.Project{}, map[string]string{"GANTRY_PLATFORMS": "windows/amd64", "GANTRY_BASES": "windows=" + base.Ref})
+	ctx := context.Background()
+	if err := b.Compile(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Layout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ours := platformImage(t, filepath.Join(repo.Dir, "dist", "oci", "hello"), "windows/amd64")
+
+	type entry struct {
+		Name         string
+		Type         byte
+		Mode         int64
+		Uid, Gid     int
+		Uname, Gname string
+		Format       tar.Format
+		PAX          map[string]string
+	}
+	rename := strings.NewReplacer("Files/ko-app", "Files/app", "/hello", "/hello.exe")
+	entries := func(img v1.Image, ko bool) ([]entry, []int64) {
+		ls, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var es []entry
+		var mtimes []int64
+		for _, h := range ocitest.Entries(t, ls[len(ls)-1]) {
+			n := h.Name
+			if ko {
+				n = rename.Replace(n)
+			}
+			es = append(es, entry{n, h.Typeflag, h.Mode, h.Uid, h.Gid, h.Uname, h.Gname, h.Format, h.PAXRecords})
+			mtimes = append(mtimes, h.ModTime.Unix())
+		}
+		return es, mtimes
+	}
+	koEntries, koTimes := entries(koImg, true)
+	ourEntries, ourTimes := entries(ours, false)
+	t.Logf("mtimes: ko %v, Gantry %v", koTimes, ourTimes)
+	if diff := cmp.Diff(koEntries, ourEntries); diff != "" {
+		t.Errorf("windows layer entries (-ko +gantry):\n%s", diff)
+	}
+
+	koCfg, err := koImg.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ourCfg, err := ours.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	koPath := strings.NewReplacer(`C:\ko-app\hello`, `C:\app\hello.exe`)
+	got := []any{ourCfg.OSVersion, ourCfg.OSFeatures, ourCfg.Config.Entrypoint, ourCfg.Config.User}
+	want := []any{koCfg.OSVersion, koCfg.OSFeatures, []string{koPath.Replace(koCfg.Config.Entrypoint[0])}, koCfg.Config.User}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("windows config: os.version, os.features, entrypoint, user (-ko +gantry):\n%s", diff)
+	}
+	// Where ko is wrong: it appends its directory to PATH with a colon
+	// (C:\Windows:C:\ko-app, one bogus entry); Gantry puts it first, with
+	// Windows' separator.
+	basePath := `C:\Windows\system32;C:\Windows`
+	if !slices.Contains(koCfg.Config.Env, "PATH="+basePath+`:C:\ko-app`) {
+		t.Logf("ko's PATH is no longer %q: %q", "PATH="+basePath+`:C:\ko-app`, koCfg.Config.Env)
+	}
+	if want := []string{`PATH=C:\app;` + basePath}; !slices.Equal(ourCfg.Config.Env, want) {
+		t.Errorf("env = %q, want %q", ourCfg.Config.Env, want)
+	}
+	if n := foreign.Hits(); n != 0 {
+		t.Errorf("ko or Gantry fetched the foreign layer %d times", n)
+	}
+}
+
+// windowsImage is the windows/amd64 image of ref (an index or an image).
+func windowsImage(t *testing.T, ref string) v1.Image {
+	t.Helper()
+	desc, err := remote.Get(mustRef(t, ref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !desc.MediaType.IsIndex() {
+		img, err := desc.Image()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range im.Manifests {
+		if d.Platform != nil && d.Platform.OS == "windows" {
+			if d.Platform.OSVersion != winOSVersion {
+				t.Errorf("ko's index entry os.version %q, want %q", d.Platform.OSVersion, winOSVersion)
+			}
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return img
+		}
+	}
+	t.Fatalf("no windows image in %s", ref)
+	return nil
+}
