@@ -193,6 +193,11 @@ func TestReleaseWindows(t *testing.T) {
 	if r.foreign.Hits() == 0 {
 		t.Error("crane validate did not fetch the foreign layer from its URL")
 	}
+	// --fast downloads nothing but asks the registry for every layer, so it
+	// reports the foreign one missing (docs/windows.md says so).
+	if out, err := exec.Command(crane, "validate", "--fast", "--remote", r.reg.Repo("hello@"+winDesc.Digest.String())).CombinedOutput(); err == nil || !strings.Contains(string(out), "layer does not exist") {
+		t.Errorf("crane validate --fast on the windows image: %v, want the foreign layer reported missing\n%s", err, out)
+	}
 	spdx, err := os.ReadFile(filepath.Join(r.repo.Dir, "dist", "sbom", "hello-windows-amd64.spdx.json"))
 	if err != nil {
 		t.Fatal(err)
