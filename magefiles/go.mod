@@ -139,3 +139,5 @@ require (
 )
 
 replace github.com/gantrybuild/gantry => ../
+
+tool github.com/magefile/mage

@@ -2,7 +2,9 @@ package targets_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -29,7 +31,7 @@ func TestInitThenRelease(t *testing.T) {
 	if err != nil {
 		t.Fatalf("mage init: %v\n%s", err, out)
 	}
-	for _, want := range []string{"wrote magefiles/magefile.go", "wrote .github/workflows/image.yml", "replace github.com/gantrybuild/gantry => " + kitRoot(), "go tool mage release"} {
+	for _, want := range []string{"wrote magefiles/magefile.go", "wrote magefiles/go.mod", "wrote .github/workflows/image.yml", "replaces github.com/gantrybuild/gantry with the local clone " + kitRoot(), "go -C magefiles tool mage -w .. release"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("mage init output lacks %q:\n%s", want, out)
 		}
@@ -39,9 +41,9 @@ func TestInitThenRelease(t *testing.T) {
 	}
 	testrepo.Init(t, dir, "fresh")
 
-	out, err = mage(t, dir, nil, "release")
+	out, err = mage(t, filepath.Join(dir, "magefiles"), nil, "-w", "..", "release")
 	if err != nil {
-		t.Fatalf("go tool mage release after init: %v\n%s", err, out)
+		t.Fatalf("go -C magefiles tool mage -w .. release after init: %v\n%s", err, out)
 	}
 	for _, want := range []string{"linux/amd64", "linux/arm64", "dist/oci/fresh"} {
 		if !strings.Contains(out, want) {
@@ -49,4 +51,99 @@ func TestInitThenRelease(t *testing.T) {
 		}
 	}
 	ocitest.ValidateLayout(t, filepath.Join(dir, "dist", "oci", "fresh"))
+}
+
+// TestInitVendoredThenRelease adopts testdata/verpkg (vendor/, two mains, a
+// Go 1.24 go line, its version in internal/version) with `go tool mage
+// init` from this clone, commits and tags it, releases with the command
+// init names, and checks: go.mod, go.sum and vendor/ are untouched, each
+// binary has the dependency versions of a plain go build, and prints the
+// git-derived version through the detected variable.
+func TestInitVendoredThenRelease(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two magefile binaries")
+	}
+	dir := filepath.Join(t.TempDir(), "verpkg")
+	if err := testrepo.CopyTree(filepath.Join(testrepo.TestdataDir(), "verpkg"), dir); err != nil {
+		t.Fatal(err)
+	}
+	untouched := map[string]string{}
+	for _, f := range []string{"go.mod", "go.sum", "vendor/modules.txt", "vendor/github.com/opencontainers/go-digest/digest.go"} {
+		untouched[f] = readFile(t, dir, f)
+	}
+	offline := []string{"GOPROXY=off", "GOFLAGS=-mod=mod"}
+	out, err := mage(t, kitRoot(), append(offline, "GANTRY_TEMPLATE=none"), "init", dir)
+	if err != nil {
+		t.Fatalf("mage init: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "go -C magefiles tool mage -w .. release") {
+		t.Errorf("init does not say how to release:\n%s", out)
+	}
+	r := testrepo.Init(t, dir, "verpkg")
+	r.Tag(t, "v1.2.3")
+
+	cmd := exec.Command("go", "-C", "magefiles", "tool", "mage", "-w", "..", "release")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOPROXY=off")
+	b, err := cmd.CombinedOutput()
+	out = string(b)
+	if err != nil {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	for _, want := range []string{"inject: verpkg: version → example.com/verpkg/internal/version.Version (detected", "dist/oci/verpkg", "dist/oci/verpkgd"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("release output lacks %q:\n%s", want, out)
+		}
+	}
+	for f, want := range untouched {
+		if got := readFile(t, dir, f); got != want {
+			t.Errorf("%s changed", f)
+		}
+	}
+	bin := filepath.Join(dir, "dist", "bin", "verpkg_linux_"+runtime.GOARCH)
+	if runtime.GOOS == "linux" {
+		got, err := exec.Command(bin).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(got), "verpkg v1.2.3 commit="+r.Head(t)) {
+			t.Errorf("%s printed %q, want verpkg v1.2.3 commit=%s…", bin, got, r.Head(t))
+		}
+	}
+	// The same dependency versions as a plain go build of the app.
+	plain := filepath.Join(t.TempDir(), "plain")
+	build := exec.Command("go", "build", "-o", plain, "./cmd/verpkg")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("plain go build: %v\n%s", err, b)
+	}
+	if got, want := deps(t, bin), deps(t, plain); got != want {
+		t.Errorf("go version -m deps differ:\ngantry:\n%s\nplain go build:\n%s", got, want)
+	}
+}
+
+// deps is the dep and mod lines of `go version -m`.
+func deps(t *testing.T, bin string) string {
+	t.Helper()
+	out, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 0 && (f[0] == "dep" || f[0] == "mod" || f[0] == "=>") {
+			keep = append(keep, strings.Join(f, " "))
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+func readFile(t *testing.T, dir, rel string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/gantrybuild/gantry/targets/config"
+	"github.com/gantrybuild/gantry/targets/inject"
 )
 
 // Config prints the effective configuration and every environment variable Gantry reads, with its description.
@@ -13,6 +14,13 @@ func Config(ctx context.Context) error {
 	cfg, err := loadConfigKnown()
 	if err != nil {
 		return err
+	}
+	for i, t := range cfg.Images {
+		plan, err := inject.Resolve(ctx, inject.ForTarget(t, cfg.Out, "", nil))
+		if err != nil {
+			return err
+		}
+		cfg.Images[i].Injections = plan.Lines()
 	}
 	if err := config.Print(os.Stdout, cfg, config.OSEnv); err != nil {
 		return err

@@ -28,6 +28,35 @@ type Data struct {
 	Platforms []string // e.g. linux/amd64, linux/arm64
 	Repo      string   // where the app is published, e.g. ghcr.io/org/app (the CI pipelines derive theirs from the CI's variables)
 	GoVersion string   // Go version of the GitLab CI images, e.g. 1.26 (GitHub reads go.mod)
+	// Set by init; render fills them in from the fields above when empty.
+	Images       []Image // one image per main package; empty: one from Image and Main
+	Mage         string  // the command that runs mage from the repository's root; empty: DefaultMage
+	KitGoVersion string  // Go version magefiles/go.mod needs (the higher of the app's and the kit's), e.g. 1.26; empty: GoVersion
+}
+
+// Image is one image the magefile configures.
+type Image struct {
+	Name string // image name
+	Main string // main package, e.g. ./cmd/app; empty: Gantry finds it
+}
+
+// DefaultMage runs mage from the repository's root: in the build module
+// magefiles/ (its tool directive provides mage, its requirements the kit),
+// with the targets working in the root.
+const DefaultMage = "go -C magefiles tool mage -w .."
+
+// withDefaults fills in the fields init may leave empty.
+func (d Data) withDefaults() Data {
+	if len(d.Images) == 0 {
+		d.Images = []Image{{Name: d.Image, Main: d.Main}}
+	}
+	if d.Mage == "" {
+		d.Mage = DefaultMage
+	}
+	if d.KitGoVersion == "" {
+		d.KitGoVersion = d.GoVersion
+	}
+	return d
 }
 
 // CI is one CI pipeline template.
@@ -130,7 +159,7 @@ func render(file string, d Data) ([]byte, error) {
 		return nil, fmt.Errorf("parsing template %s: %w", file, err)
 	}
 	var buf bytes.Buffer
-	if err := t.Execute(&buf, d); err != nil {
+	if err := t.Execute(&buf, d.withDefaults()); err != nil {
 		return nil, fmt.Errorf("rendering template %s: %w", file, err)
 	}
 	return buf.Bytes(), nil

@@ -90,6 +90,36 @@ type Target struct {
 	Platforms []v1.Platform
 	Vendor    bool     // the module has a vendor/ directory
 	Repos     []string // where push publishes it (from Push.Repos)
+
+	// ExplicitVars names the fields among VersionVar, RevisionVar and
+	// BuildTimeVar that were configured; the others hold defaults, which
+	// the build may replace with a variable it detects (package inject).
+	ExplicitVars []string
+	// Injections describes, one line each, what -X sets in this image's
+	// build (filled in by package inject for `mage config`; nil: not
+	// checked).
+	Injections []string
+}
+
+// LinkVar is one -X injection an image asks for.
+type LinkVar struct {
+	Role     string // what the variable receives: version, revision or build time
+	Field    string // the Image field that names it: VersionVar, RevisionVar or BuildTimeVar
+	Symbol   string // import path and name, e.g. main.version; "-": nothing
+	Explicit bool   // configured, not the default
+}
+
+// LinkVars lists the image's -X injections: version, revision, build time.
+func (t Target) LinkVars() []LinkVar {
+	vars := []LinkVar{
+		{Role: "version", Field: "VersionVar", Symbol: t.VersionVar},
+		{Role: "revision", Field: "RevisionVar", Symbol: t.RevisionVar},
+		{Role: "build time", Field: "BuildTimeVar", Symbol: t.BuildTimeVar},
+	}
+	for i := range vars {
+		vars[i].Explicit = slices.Contains(t.ExplicitVars, vars[i].Field)
+	}
+	return vars
 }
 
 var imageName = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)

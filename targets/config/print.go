@@ -47,7 +47,16 @@ func Print(w io.Writer, c *Config, env Env) error {
 		fmt.Fprintf(tw, "  user\t%s\n", t.User)
 		fmt.Fprintf(tw, "  binary\t%s/%s\n", t.BinDir, t.Name)
 		fmt.Fprintf(tw, "  vendored\t%t\n", t.Vendor)
-		fmt.Fprintf(tw, "  version vars\t%s, %s, %s\n", t.VersionVar, t.RevisionVar, t.BuildTimeVar)
+		if t.Injections == nil {
+			fmt.Fprintf(tw, "  version vars\t%s, %s, %s\n", t.VersionVar, t.RevisionVar, t.BuildTimeVar)
+		}
+		for i, l := range t.Injections {
+			label := ""
+			if i == 0 {
+				label = "  -X injection"
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", label, l)
+		}
 	}
 	fmt.Fprintf(tw, "\nenvironment\t\t\n")
 	values := env.Values()

@@ -36,12 +36,7 @@ func resolve(img Image, root string) (Target, error) {
 		return Target{}, err
 	}
 	if img.Name == "" {
-		if img.Main == "." {
-			img.Name = lastElem(mod)
-		} else {
-			img.Name = lastElem(img.Main)
-		}
-		img.Name = strings.ToLower(img.Name)
+		img.Name = DefaultImageName(mod, img.Main)
 	}
 	if !imageName.MatchString(img.Name) {
 		return Target{}, fmt.Errorf("image name %q is not a valid OCI repository name: use lower-case letters, digits and separators (. _ -), e.g. set GANTRY_IMAGE=my-app", img.Name)
@@ -71,6 +66,12 @@ func resolve(img Image, root string) (Target, error) {
 	if !strings.HasPrefix(img.BinDir, "/") {
 		return Target{}, fmt.Errorf("binary directory %q must be an absolute path in the image, e.g. /usr/local/bin", img.BinDir)
 	}
+	for field, v := range map[string]string{"VersionVar": img.VersionVar, "RevisionVar": img.RevisionVar, "BuildTimeVar": img.BuildTimeVar} {
+		if v != "" {
+			t.ExplicitVars = append(t.ExplicitVars, field)
+		}
+	}
+	sort.Strings(t.ExplicitVars)
 	img.VersionVar = orDefault(img.VersionVar, DefaultVersionVar)
 	img.RevisionVar = orDefault(img.RevisionVar, DefaultRevisionVar)
 	img.BuildTimeVar = orDefault(img.BuildTimeVar, DefaultBuildTimeVar)
@@ -112,20 +113,43 @@ func isMain(dir string) bool {
 	return err == nil && pkg.Name == "main"
 }
 
+// FindMains lists the main packages Gantry builds by default in the module
+// at dir: the module root when it is package main, and each ./cmd/*
+// directory that is (sorted). Mains elsewhere (examples, tools) are not
+// listed: configure them with Image.Main.
+func FindMains(dir string) []string {
+	var found []string
+	if isMain(dir) {
+		found = append(found, ".")
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "cmd"))
+	var cmds []string
+	for _, e := range entries {
+		if e.IsDir() && isMain(filepath.Join(dir, "cmd", e.Name())) {
+			cmds = append(cmds, "./cmd/"+e.Name())
+		}
+	}
+	sort.Strings(cmds)
+	return append(found, cmds...)
+}
+
+// DefaultImageName is the image name Gantry derives for a main package of
+// the module mod: the module's last element for the root, else the main's
+// (without a /vN suffix), lowercase.
+func DefaultImageName(mod, main string) string {
+	if main == "." || main == "" {
+		return strings.ToLower(lastElem(mod))
+	}
+	return strings.ToLower(lastElem(main))
+}
+
 // findMain picks the module root when it is package main, else the single
 // main package under cmd/.
 func findMain(dir string) (string, error) {
 	if isMain(dir) {
 		return ".", nil
 	}
-	entries, _ := os.ReadDir(filepath.Join(dir, "cmd"))
-	var found []string
-	for _, e := range entries {
-		if e.IsDir() && isMain(filepath.Join(dir, "cmd", e.Name())) {
-			found = append(found, "./cmd/"+e.Name())
-		}
-	}
-	sort.Strings(found)
+	found := FindMains(dir)
 	switch len(found) {
 	case 1:
 		return found[0], nil

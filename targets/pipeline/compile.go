@@ -12,7 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gantrybuild/gantry/targets/compile"
-	"github.com/gantrybuild/gantry/targets/config"
+	"github.com/gantrybuild/gantry/targets/inject"
 	"github.com/gantrybuild/gantry/targets/platform"
 	"github.com/gantrybuild/gantry/targets/vendorcheck"
 )
@@ -75,6 +75,7 @@ func (b *Build) compile(ctx context.Context, only []v1.Platform, log io.Writer) 
 		return err
 	}
 	var reqs []compile.Request
+	var problems []error
 	for _, t := range b.Config.Images {
 		plats := t.Platforms
 		if only != nil {
@@ -92,13 +93,25 @@ func (b *Build) compile(ctx context.Context, only []v1.Platform, log io.Writer) 
 				return err
 			}
 		}
+		// What -X sets, checked before anything builds.
+		plan, err := inject.Resolve(ctx, inject.ForTarget(t, b.Config.Out, b.opts.GoBin, b.env()))
+		if err == nil {
+			err = plan.Err()
+		}
+		if err != nil {
+			problems = append(problems, fmt.Errorf("image %s: %w", t.Name, err))
+			continue
+		}
+		for _, n := range plan.Notes() {
+			fmt.Fprintf(log, "inject: %s: %s\n", t.Name, n)
+		}
 		reqs = append(reqs, compile.Request{
 			Dir:       t.Dir,
 			Package:   t.Main,
 			Name:      t.Name,
 			OutDir:    b.binDir(),
 			Platforms: plats,
-			Vars:      b.linkVars(t),
+			Vars:      plan.Vars(b.linkValues()),
 			Ldflags:   t.Ldflags,
 			Tags:      t.BuildTags,
 			Vendor:    t.Vendor,
@@ -109,6 +122,9 @@ func (b *Build) compile(ctx context.Context, only []v1.Platform, log io.Writer) 
 			StampDir:  filepath.Join(b.cacheDir(), "compile"),
 			Exclude:   []string{b.Config.Out},
 		})
+	}
+	if len(problems) > 0 {
+		return errors.Join(problems...)
 	}
 	start := time.Now()
 	// Images of one module with the same settings build together: one go
@@ -128,19 +144,13 @@ func (b *Build) compile(ctx context.Context, only []v1.Platform, log io.Writer) 
 	return errors.Join(errs...)
 }
 
-// linkVars are the -X values injected into the binary.
-func (b *Build) linkVars(t config.Target) map[string]string {
-	vars := map[string]string{}
-	for name, value := range map[string]string{
-		t.VersionVar:   b.Version,
-		t.RevisionVar:  b.Git.Revision,
-		t.BuildTimeVar: b.Created.Format(time.RFC3339),
-	} {
-		if name != "-" && name != "" && value != "" {
-			vars[name] = value
-		}
+// linkValues are the values injected, by role (see config.LinkVar).
+func (b *Build) linkValues() map[string]string {
+	return map[string]string{
+		"version":    b.Version,
+		"revision":   b.Git.Revision,
+		"build time": b.Created.Format(time.RFC3339),
 	}
-	return vars
 }
 
 // lockedWriter serialises the log lines of steps that run at once.

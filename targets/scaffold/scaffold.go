@@ -12,8 +12,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"golang.org/x/mod/modfile"
@@ -123,7 +123,18 @@ type file struct {
 	content []byte
 }
 
-// Init sets up Gantry in the Go module at dir.
+// Mage is how a consumer runs mage: in the build module (-C magefiles),
+// whose tool directive provides mage and whose requirements resolve the
+// kit's `//mage:import` (mage runs `go list` for it in its own working
+// directory), with the targets running in the repository's root (-w ..).
+// From the root, `go list` would resolve the kit through the application's
+// go.mod, which is what must not change.
+const Mage = templates.DefaultMage
+
+// Init sets up Gantry in the Go module at dir, leaving what the application
+// builds and ships as it was: the kit, its dependencies and mage's tool
+// directive go into a build module of their own, magefiles/go.mod, and the
+// application's go.mod, go.sum and vendor/ are not touched.
 func Init(ctx context.Context, dir string, opts ...Option) error {
 	o := options{template: config.DefaultTemplate, tidy: true, out: os.Stdout}
 	for _, opt := range opts {
@@ -133,6 +144,9 @@ func Init(ctx context.Context, dir string, opts ...Option) error {
 	}
 	if o.kit.Version == "" {
 		return errors.New("scaffold: no Gantry version to require (WithKit)")
+	}
+	if err := checkVersion(o.kit.Version); err != nil {
+		return err
 	}
 	gomodPath := filepath.Join(dir, "go.mod")
 	raw, err := os.ReadFile(gomodPath)
@@ -149,13 +163,41 @@ func Init(ctx context.Context, dir string, opts ...Option) error {
 	if mf.Module == nil {
 		return fmt.Errorf("%s has no module directive", gomodPath)
 	}
-	d := dataFor(mf, o.template)
+	mains := config.FindMains(dir)
+	if len(mains) == 0 {
+		return fmt.Errorf("no main package in %s: init makes one image per main package at the module root and under ./cmd/; for a main elsewhere, write magefiles/magefile.go and magefiles/go.mod by hand (README, \"By hand\")", dir)
+	}
+	vendored := false
+	if _, err := os.Stat(filepath.Join(dir, "vendor", "modules.txt")); err == nil {
+		vendored = true
+	}
+	appGo := ""
+	if mf.Go != nil {
+		appGo = mf.Go.Version
+	}
+	kitGo := ""
+	if o.kit.Dir != "" {
+		if kitGo, err = goLine(filepath.Join(o.kit.Dir, "go.mod")); err != nil {
+			return fmt.Errorf("reading the kit's go line: %w", err)
+		}
+	}
+	buildGo := maxGo(appGo, kitGo)
+	if buildGo == "" {
+		buildGo = strings.TrimPrefix(runtime.Version(), "go")
+	}
+
+	kitMod, err := kitGoMod(mf.Module.Mod.Path, buildGo, o.kit)
+	if err != nil {
+		return err
+	}
+	d := dataFor(mf, o.template, mains, buildGo)
 	files, err := render(d, o)
 	if err != nil {
 		return err
 	}
+	files = append(files, file{KitGoModPath, kitMod})
 	var exist []string
-	for _, f := range files {
+	for _, f := range append(files, file{path: "magefiles/go.sum"}) {
 		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.path))); err == nil {
 			exist = append(exist, f.path)
 		}
@@ -163,6 +205,7 @@ func Init(ctx context.Context, dir string, opts ...Option) error {
 	if len(exist) > 0 && !o.force {
 		return fmt.Errorf("refusing to overwrite %s in %s: move them away, or set GANTRY_INIT_FORCE=1 to replace them", strings.Join(exist, ", "), dir)
 	}
+	var wrote []string
 	for _, f := range files {
 		p := filepath.Join(dir, filepath.FromSlash(f.path))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -171,52 +214,109 @@ func Init(ctx context.Context, dir string, opts ...Option) error {
 		if err := os.WriteFile(p, f.content, 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.out, "wrote %s\n", f.path)
+		wrote = append(wrote, f.path)
 	}
 	if added, err := ignoreDist(dir); err != nil {
 		return err
 	} else if added {
-		fmt.Fprintln(o.out, "added /dist/ to .gitignore")
+		wrote = append(wrote, ".gitignore")
 	}
-	if err := editGoMod(gomodPath, mf, o.kit); err != nil {
-		return err
-	}
-	fmt.Fprintf(o.out, "go.mod: tool %s, require %s\n", mageModule, o.kit)
+
+	// The build module: its requirements and checksums.
+	magefiles := filepath.Join(dir, "magefiles")
+	kitSum := filepath.Join(magefiles, "go.sum")
 	if o.kit.Dir != "" {
-		if err := mergeGoSum(dir, o.kit.Dir); err != nil {
+		if err := mergeGoSum(kitSum, o.kit.Dir); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.out, "go.mod: replace %s => %s (for development; before you publish, drop it and run `go get %s@<version>`)\n", KitModule, o.kit.Dir, KitModule)
 	}
 	if o.tidy {
 		cmd := exec.CommandContext(ctx, "go", "mod", "tidy")
-		cmd.Dir, cmd.Env = dir, o.env
+		cmd.Dir, cmd.Env = magefiles, o.env
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go mod tidy in %s: %w\n%s", dir, err, out)
+			return fmt.Errorf("go mod tidy in %s: %w\n%s", magefiles, err, out)
 		}
-		fmt.Fprintln(o.out, "ran go mod tidy")
 	}
-	fmt.Fprintf(o.out, "\nnext, in %s:\n  go tool mage release    # builds %s for %s into dist/oci/%s\n  go tool mage -l         # every target\n", dir, d.Image, strings.Join(d.Platforms, ", "), d.Image)
+	if _, err := os.Stat(kitSum); err == nil {
+		wrote = append(wrote, "magefiles/go.sum")
+	}
+	if buildGo, err = goLine(filepath.Join(dir, filepath.FromSlash(KitGoModPath))); err != nil {
+		return err
+	}
+	for _, f := range wrote {
+		fmt.Fprintf(o.out, "wrote %s\n", f)
+	}
+	fmt.Fprintf(o.out, "\nimages: %s\n", imagesLine(d.Images))
+	fmt.Fprintf(o.out, "build module: magefiles/go.mod (module %s/magefiles, go %s) requires %s and its dependencies; the application's build never reads it\n", mf.Module.Mod.Path, buildGo, o.kit)
+
+	fmt.Fprintf(o.out, "go.mod, go.sum%s: unchanged (run mage as `%s`: it resolves Gantry through magefiles/go.mod)\n", map[bool]string{true: ", vendor/", false: ""}[vendored], Mage)
+	if gw := goWork(ctx, dir, o.env); gw != "" {
+		fmt.Fprintf(o.out, "note: %s is a workspace file; magefiles/ is not in it, so run mage with GOWORK=off (adding ./magefiles to it would put the kit's requirements into the application's build list)\n", gw)
+	}
+
+	// Next steps, in the order that works: release refuses a dirty tree,
+	// and CI sees only what is committed and resolvable.
+	fmt.Fprintf(o.out, "\nnext, in %s:\n", dir)
+	step := 1
+	if o.kit.Dir != "" {
+		fmt.Fprintf(o.out, "  %d. magefiles/go.mod replaces %s with the local clone %s, which CI cannot see: before you push, require a published version\n       go -C magefiles mod edit -dropreplace=%s && go -C magefiles get %s@<version>\n     (or keep the clone inside the repository, e.g. as a git submodule, and make the replace a relative path)\n", step, KitModule, o.kit.Dir, KitModule, KitModule)
+		step++
+	}
+	add := []string{"magefiles"}
+	for _, f := range wrote {
+		if !strings.HasPrefix(f, "magefiles/") {
+			add = append(add, f)
+		}
+	}
+	fmt.Fprintf(o.out, "  %d. git add %s && git commit -m 'Build images with Gantry'   # release refuses uncommitted changes\n", step, strings.Join(add, " "))
+	step++
+	fmt.Fprintf(o.out, "  %d. %s release    # builds %s for %s into dist/oci/\n", step, d.Mage, imageNames(d.Images), strings.Join(d.Platforms, ", "))
+	step++
 	if o.template != templates.NoCI {
-		fmt.Fprintln(o.out, "  git add -A && git commit -m 'Build images with Gantry'   # then push: the CI pipeline releases")
+		ci, _ := templates.LookupCI(o.template)
+		fmt.Fprintf(o.out, "  %d. git push    # %s then builds on CI\n", step, ci.Path)
 	}
+	fmt.Fprintf(o.out, "  (%s -l lists every target; %s config shows every setting, and where the version is injected)\n", d.Mage, d.Mage)
 	return nil
 }
 
-// dataFor derives the template data from the consumer's go.mod.
-func dataFor(mf *modfile.File, template string) templates.Data {
+// goWork is the workspace file the go command would use in dir ("" for
+// none).
+func goWork(ctx context.Context, dir string, env []string) string {
+	cmd := exec.CommandContext(ctx, "go", "env", "GOWORK")
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	if gw := strings.TrimSpace(string(out)); gw != "off" {
+		return gw
+	}
+	return ""
+}
+
+// dataFor derives the template data from the consumer's go.mod and its
+// main packages.
+func dataFor(mf *modfile.File, template string, mains []string, buildGo string) templates.Data {
 	mod := mf.Module.Mod.Path
 	d := templates.Data{
-		Module:    mod,
-		Image:     imageName(mod),
-		Platforms: config.DefaultPlatforms,
-		GoVersion: "1.26",
+		Module:       mod,
+		Platforms:    config.DefaultPlatforms,
+		GoVersion:    majorMinor(buildGo),
+		KitGoVersion: majorMinor(buildGo),
+		Mage:         Mage,
 	}
 	if mf.Go != nil {
-		if parts := strings.SplitN(mf.Go.Version, ".", 3); len(parts) >= 2 {
-			d.GoVersion = parts[0] + "." + parts[1]
-		}
+		d.GoVersion = majorMinor(mf.Go.Version)
 	}
+	for _, m := range mains {
+		img := templates.Image{Name: config.DefaultImageName(mod, m), Main: m}
+		if len(mains) == 1 && m == "." {
+			img.Main = ""
+		}
+		d.Images = append(d.Images, img)
+	}
+	d.Image, d.Main = d.Images[0].Name, d.Images[0].Main
 	// GitHub's own registry: ghcr.io/<owner>/<repo>, lowercase as it requires.
 	if elems := strings.Split(mod, "/"); strings.HasPrefix(template, "github") && len(elems) >= 3 && elems[0] == "github.com" {
 		d.Repo = strings.ToLower("ghcr.io/" + elems[1] + "/" + elems[2])
@@ -224,14 +324,28 @@ func dataFor(mf *modfile.File, template string) templates.Data {
 	return d
 }
 
-// imageName is the image name Gantry derives from a module path: its last
-// element (skipping a major version suffix), lowercase.
-func imageName(mod string) string {
-	base := path.Base(mod)
-	if len(base) > 1 && base[0] == 'v' && strings.Trim(base[1:], "0123456789") == "" {
-		base = path.Base(path.Dir(mod))
+func imagesLine(images []templates.Image) string {
+	var parts []string
+	for _, img := range images {
+		m := img.Main
+		if m == "" {
+			m = "."
+		}
+		parts = append(parts, img.Name+" (from "+m+")")
 	}
-	return strings.ToLower(base)
+	s := strings.Join(parts, ", ")
+	if len(images) > 1 {
+		s += ": one image per main package at the root and under ./cmd/; edit magefiles/magefile.go to drop or add one"
+	}
+	return s
+}
+
+func imageNames(images []templates.Image) string {
+	var names []string
+	for _, img := range images {
+		names = append(names, img.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 func render(d templates.Data, o options) ([]file, error) {

@@ -3,6 +3,8 @@ package scaffold_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +31,7 @@ func module(t *testing.T, path string) string {
 	if err := testrepo.CopyTree(filepath.Join(testrepo.TestdataDir(), "plain"), dir); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module "+path+"\n\ngo 1.26.0\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module "+path+"\n\ngo 1.24.0\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -54,7 +56,8 @@ func TestInitWritesAndRefusesToOverwrite(t *testing.T) {
 	if err := scaffold.Init(context.Background(), dir, opts...); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"wrote magefiles/magefile.go", "wrote .github/workflows/image.yml", "wrote Dockerfile", "added /dist/ to .gitignore", "go tool mage release"} {
+	for _, want := range []string{"wrote magefiles/magefile.go", "wrote magefiles/go.mod", "wrote .github/workflows/image.yml", "wrote Dockerfile", "wrote .gitignore",
+		"go.mod, go.sum: unchanged", "1. git add magefiles .github/workflows/image.yml Dockerfile .gitignore && git commit", "2. go -C magefiles tool mage -w .. release", "3. git push"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -65,18 +68,17 @@ func TestInitWritesAndRefusesToOverwrite(t *testing.T) {
 	if got := readFile(t, dir, "magefiles/magefile.go"); !strings.Contains(got, `Name:      "shop"`) {
 		t.Errorf("magefile does not name the image shop:\n%s", got)
 	}
-	mf, err := modfile.Parse("go.mod", []byte(readFile(t, dir, "go.mod")), nil)
+	// The application's go.mod is as it was.
+	if got := readFile(t, dir, "go.mod"); got != "module github.com/Acme/Shop\n\ngo 1.24.0\n" {
+		t.Errorf("init changed go.mod to:\n%s", got)
+	}
+	// The build module requires the kit.
+	kf, err := modfile.Parse("magefiles/go.mod", []byte(readFile(t, dir, "magefiles/go.mod")), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mf.Tool) != 1 || mf.Tool[0].Path != "github.com/magefile/mage" {
-		t.Errorf("go.mod tools = %v, want github.com/magefile/mage", mf.Tool)
-	}
-	if len(mf.Require) != 1 || mf.Require[0].Mod.String() != "github.com/gantrybuild/gantry@v0.4.0" {
-		t.Errorf("go.mod requires %v, want github.com/gantrybuild/gantry v0.4.0", mf.Require)
-	}
-	if len(mf.Replace) != 0 {
-		t.Errorf("go.mod has replace directives %v for a published version", mf.Replace)
+	if kf.Module.Mod.Path != "github.com/Acme/Shop/magefiles" || len(kf.Require) != 1 || kf.Require[0].Mod.String() != "github.com/gantrybuild/gantry@v0.4.0" || len(kf.Replace) != 0 || len(kf.Tool) != 1 {
+		t.Errorf("magefiles/go.mod = module %s, requires %v, replaces %v; want module github.com/Acme/Shop/magefiles requiring github.com/gantrybuild/gantry v0.4.0 and no replace", kf.Module.Mod.Path, kf.Require, kf.Replace)
 	}
 
 	// A second run refuses, naming every file, and changes nothing.
@@ -85,7 +87,7 @@ func TestInitWritesAndRefusesToOverwrite(t *testing.T) {
 	if err == nil {
 		t.Fatal("a second init overwrote the files")
 	}
-	for _, want := range []string{"refusing to overwrite", "magefiles/magefile.go", ".github/workflows/image.yml", "Dockerfile", "GANTRY_INIT_FORCE=1"} {
+	for _, want := range []string{"refusing to overwrite", "magefiles/magefile.go", "magefiles/go.mod", ".github/workflows/image.yml", "Dockerfile", "GANTRY_INIT_FORCE=1"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
@@ -118,8 +120,11 @@ func TestInitErrors(t *testing.T) {
 }
 
 // TestInitWithLocalKit scaffolds a fresh module with the kit from this
-// checkout (a replace directive; offline) and type-checks the magefile there.
-// targets/init_test.go runs `go tool mage init`, then release, end to end.
+// checkout (a replace directive in magefiles/go.mod; offline), then checks
+// that the application's build list is what it was, that
+// go mod tidy in the application does not pull the kit in, and that the
+// magefile type-checks in its module. targets/init_test.go runs init, then
+// release, end to end.
 func TestInitWithLocalKit(t *testing.T) {
 	ctx := context.Background()
 	kit, err := scaffold.Running(ctx, kitRoot())
@@ -130,26 +135,110 @@ func TestInitWithLocalKit(t *testing.T) {
 		t.Fatalf("Running in the kit's clone = %v, want a replace to the clone", kit)
 	}
 	dir := module(t, "example.com/fresh")
+	offline := append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
+	before := goOut(t, dir, offline, "list", "-m", "all")
 	var out bytes.Buffer
 	err = scaffold.Init(ctx, dir, scaffold.WithKit(kit), scaffold.WithTemplate("none"), scaffold.WithOutput(&out),
 		scaffold.WithTidy(true, "GOPROXY=off", "GOFLAGS=-mod=mod"))
 	if err != nil {
 		t.Fatalf("init: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "replace github.com/gantrybuild/gantry => ") || strings.Contains(out.String(), "wrote .git") {
-		t.Errorf("init output:\n%s", out.String())
+	for _, want := range []string{"replaces github.com/gantrybuild/gantry with the local clone " + kit.Dir + ", which CI cannot see", "go -C magefiles mod edit -dropreplace=github.com/gantrybuild/gantry", "2. git add", "3. go -C magefiles tool mage -w .. release"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("init output lacks %q:\n%s", want, out.String())
+		}
 	}
-	mf, err := modfile.Parse("go.mod", []byte(readFile(t, dir, "go.mod")), nil)
+	kf, err := modfile.Parse("go.mod", []byte(readFile(t, dir, "magefiles/go.mod")), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mf.Replace) != 1 || mf.Replace[0].New.Path != kit.Dir {
-		t.Errorf("go.mod replaces %v, want the kit with %s", mf.Replace, kit.Dir)
+	if len(kf.Replace) != 1 || kf.Replace[0].New.Path != kit.Dir {
+		t.Errorf("magefiles/go.mod replaces %v, want the kit with %s", kf.Replace, kit.Dir)
 	}
-	vet := exec.Command("go", "vet", "-tags", "mage", "./magefiles")
-	vet.Dir = dir
-	vet.Env = append(os.Environ(), "GOPROXY=off")
-	if got, err := vet.CombinedOutput(); err != nil {
-		t.Errorf("go vet -tags mage ./magefiles after init: %v\n%s", err, got)
+	if kf.Go == nil || kf.Go.Version != "1.26.0" {
+		t.Errorf("magefiles/go.mod go line = %v, want the kit's 1.26.0 (higher than the app's 1.24.0)", kf.Go)
 	}
+	after := goOut(t, dir, offline, "list", "-m", "all")
+	if after != before {
+		t.Errorf("the application's build list changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	gomod := readFile(t, dir, "go.mod")
+	goOut(t, dir, offline, "mod", "tidy")
+	if got := readFile(t, dir, "go.mod"); got != gomod {
+		t.Errorf("go mod tidy in the application changed go.mod:\n%s\nto:\n%s", gomod, got)
+	}
+	goOut(t, filepath.Join(dir, "magefiles"), append(os.Environ(), "GOPROXY=off"), "vet", "-tags", "mage", ".")
+}
+
+// TestInitVendoredSeveralMains runs init on testdata/verpkg: vendor/, two
+// mains, a Go 1.24 go line. go.mod, go.sum and vendor/ must stay byte for
+// byte as they were, and the magefile must configure one image per main.
+func TestInitVendoredSeveralMains(t *testing.T) {
+	ctx := context.Background()
+	kit, err := scaffold.Running(ctx, kitRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "verpkg")
+	if err := testrepo.CopyTree(filepath.Join(testrepo.TestdataDir(), "verpkg"), dir); err != nil {
+		t.Fatal(err)
+	}
+	before := treeDigest(t, dir, "go.mod", "go.sum", "vendor")
+	var out bytes.Buffer
+	err = scaffold.Init(ctx, dir, scaffold.WithKit(kit), scaffold.WithTemplate("gitlab"), scaffold.WithOutput(&out),
+		scaffold.WithTidy(true, "GOPROXY=off", "GOFLAGS=-mod=mod"))
+	if err != nil {
+		t.Fatalf("init: %v\n%s", err, out.String())
+	}
+	if after := treeDigest(t, dir, "go.mod", "go.sum", "vendor"); after != before {
+		t.Errorf("init changed go.mod, go.sum or vendor/ of a vendored module:\n%s", out.String())
+	}
+	for _, want := range []string{"images: verpkg (from ./cmd/verpkg), verpkgd (from ./cmd/verpkgd)", "go.mod, go.sum, vendor/: unchanged", "go -C magefiles tool mage -w .. release"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("init output lacks %q:\n%s", want, out.String())
+		}
+	}
+	mage := readFile(t, dir, "magefiles/magefile.go")
+	for _, want := range []string{`Main:      "./cmd/verpkg"`, `Main:      "./cmd/verpkgd"`, "go -C magefiles tool mage -w .. release"} {
+		if !strings.Contains(mage, want) {
+			t.Errorf("magefile lacks %q:\n%s", want, mage)
+		}
+	}
+}
+
+// treeDigest hashes the named files and directories under dir.
+func treeDigest(t *testing.T, dir string, names ...string) string {
+	t.Helper()
+	h := sha256.New()
+	for _, n := range names {
+		err := filepath.WalkDir(filepath.Join(dir, n), func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "%s %v\n", p, d.IsDir())
+			if !d.IsDir() {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				h.Write(b)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+func goOut(t *testing.T, dir string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
+	}
+	return string(out)
 }

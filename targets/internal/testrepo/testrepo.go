@@ -85,6 +85,16 @@ func (r *Repo) Commit(t testing.TB, msg string) plumbing.Hash {
 	return h
 }
 
+// Head is the commit HEAD names, in hex.
+func (r *Repo) Head(t testing.TB) string {
+	t.Helper()
+	head, err := r.repo.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return head.Hash().String()
+}
+
 // Tag puts a lightweight tag on HEAD.
 func (r *Repo) Tag(t testing.TB, name string) {
 	t.Helper()

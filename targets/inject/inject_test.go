@@ -1,0 +1,234 @@
+package inject
+
+import (
+	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gantrybuild/gantry/targets/config"
+	"github.com/gantrybuild/gantry/targets/internal/goenv"
+)
+
+func parse(t *testing.T, src string) []*ast.File {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "x.go", "package p\n"+src, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []*ast.File{f}
+}
+
+func TestScan(t *testing.T) {
+	src := `
+import "strings"
+const c = "const"
+type S string
+var (
+	plain string
+	lit = "v1"
+	typed string = "a" + "b"
+	paren = ("x")
+	fromConst = c + "-suffix"
+	conv = string("x")
+	call = strings.ToUpper("x")
+	fromVar = lit
+	n int
+	named S
+	inferredInt = 3
+	a, b = "a", "b"
+	m1, m2 = pair()
+	_ = "blank"
+)
+func pair() (string, string) { return "", "" }
+`
+	got := Scan("example.com/p", false, true, parse(t, src)).Vars
+	ok := []string{"plain", "lit", "typed", "paren", "fromConst", "conv", "a", "b"}
+	for _, n := range ok {
+		if why, found := got[n]; !found || why != "" {
+			t.Errorf("%s: settable = %q, %v; want settable", n, why, found)
+		}
+	}
+	bad := map[string]string{
+		"c":           "a constant",
+		"call":        "function call",
+		"fromVar":     "initialized from lit",
+		"n":           "of type int",
+		"named":       "of type S",
+		"inferredInt": "not of type string",
+		"m1":          "several values",
+	}
+	for n, want := range bad {
+		if why := got[n]; !strings.Contains(why, want) {
+			t.Errorf("%s: reason %q, want one containing %q", n, why, want)
+		}
+	}
+	if _, found := got["_"]; found {
+		t.Error("the blank identifier is listed")
+	}
+}
+
+func TestDecide(t *testing.T) {
+	mainOnly := Package{Path: "main", Main: true, Own: true, Vars: map[string]string{"version": "", "revision": "", "buildTime": ""}}
+	verPkg := Package{Path: "example.com/app/internal/version", Own: true, Vars: map[string]string{"Version": "", "GitCommit": "", "BuildDate": "", "userAgent": "initialized from Version"}}
+	bareMain := Package{Path: "main", Main: true, Own: true, Vars: map[string]string{}}
+	other := Package{Path: "example.com/app/internal/cli", Own: true, Vars: map[string]string{"version": ""}}
+	dep := Package{Path: "example.com/lib/version", Vars: map[string]string{"Version": ""}}
+	defaults := []config.LinkVar{
+		{Role: "version", Field: "VersionVar", Symbol: "main.version"},
+		{Role: "revision", Field: "RevisionVar", Symbol: "main.revision"},
+		{Role: "build time", Field: "BuildTimeVar", Symbol: "main.buildTime"},
+	}
+	explicit := func(sym string) []config.LinkVar {
+		return []config.LinkVar{{Role: "version", Field: "VersionVar", Symbol: sym, Explicit: true}}
+	}
+	tests := []struct {
+		name    string
+		vars    []config.LinkVar
+		pkgs    []Package
+		use     []string // per var
+		problem string   // substring of the first problem ("" for none)
+		note    string   // substring of some note
+	}{
+		{name: "defaults exist", vars: defaults, pkgs: []Package{mainOnly}, use: []string{"main.version", "main.revision", "main.buildTime"}},
+		{name: "version package detected", vars: defaults, pkgs: []Package{bareMain, verPkg},
+			use:  []string{"example.com/app/internal/version.Version", "example.com/app/internal/version.GitCommit", "example.com/app/internal/version.BuildDate"},
+			note: "version → example.com/app/internal/version.Version (detected, as package main declares no version"},
+		{name: "main.Version detected before other packages", vars: defaults[:1], pkgs: []Package{{Path: "main", Main: true, Own: true, Vars: map[string]string{"Version": ""}}, verPkg},
+			use: []string{"main.Version"}},
+		{name: "a package named version wins over another candidate", vars: defaults[:1], pkgs: []Package{bareMain, other, verPkg},
+			use: []string{"example.com/app/internal/version.Version"}},
+		{name: "two candidates, none named version: nothing, and said", vars: defaults[:1], pkgs: []Package{bareMain, other, {Path: "example.com/app/x", Own: true, Vars: map[string]string{"Version": ""}}},
+			use: []string{""}, note: "several candidates: example.com/app/internal/cli.version, example.com/app/x.Version"},
+		{name: "a dependency's variable is never guessed", vars: defaults[:1], pkgs: []Package{bareMain, dep},
+			use: []string{""}, note: "version: not injected (package main declares no version"},
+		{name: "revision is looked for only next to the version", vars: defaults, pkgs: []Package{bareMain, other, {Path: "example.com/app/y", Own: true, Vars: map[string]string{"Commit": ""}}},
+			use: []string{"example.com/app/internal/cli.version", "", ""}, note: "revision: not injected"},
+		{name: "unsettable default is replaced", vars: defaults[:1], pkgs: []Package{{Path: "main", Main: true, Own: true, Vars: map[string]string{"version": "a constant, which -X cannot set"}}, verPkg},
+			use: []string{"example.com/app/internal/version.Version"}, note: "main.version is a constant"},
+		{name: "explicit and present", vars: explicit("example.com/lib/version.Version"), pkgs: []Package{bareMain, dep}, use: []string{"example.com/lib/version.Version"}},
+		{name: "explicit missing variable", vars: explicit("example.com/app/internal/version.version"), pkgs: []Package{bareMain, verPkg},
+			use: []string{""}, problem: "VersionVar example.com/app/internal/version.version cannot receive the version: package example.com/app/internal/version declares no version; set VersionVar"},
+		{name: "explicit package outside the build", vars: explicit("example.com/gone.Version"), pkgs: []Package{bareMain},
+			use: []string{""}, problem: "package example.com/gone is not part of the build of ./cmd/app"},
+		{name: "explicit computed variable", vars: explicit("example.com/app/internal/version.userAgent"), pkgs: []Package{bareMain, verPkg},
+			use: []string{""}, problem: "is initialized from Version"},
+		{name: "explicit main package by import path", vars: explicit("example.com/app/cmd/app.version"), pkgs: []Package{mainOnly},
+			use: []string{""}, problem: "the linker calls the main package example.com/app/cmd/app main, so -X needs main.version"},
+		{name: "dash disables", vars: []config.LinkVar{{Role: "version", Field: "VersionVar", Symbol: "-", Explicit: true}}, pkgs: []Package{bareMain}, use: []string{""}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := Decide("./cmd/app", "example.com/app/cmd/app", tc.vars, tc.pkgs)
+			var use []string
+			for _, in := range plan {
+				use = append(use, in.Use)
+			}
+			if diff := cmp.Diff(tc.use, use); diff != "" {
+				t.Errorf("used (-want +got):\n%s\nnotes: %q", diff, plan.Notes())
+			}
+			err := plan.Err()
+			switch {
+			case tc.problem == "" && err != nil:
+				t.Errorf("Err() = %v, want nil", err)
+			case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem)):
+				t.Errorf("Err() = %v, want one containing %q", err, tc.problem)
+			}
+			if tc.note != "" && !strings.Contains(strings.Join(plan.Notes(), "\n"), tc.note) {
+				t.Errorf("notes %q lack %q", plan.Notes(), tc.note)
+			}
+			if len(plan.Lines()) != len(tc.vars) {
+				t.Errorf("Lines() = %q, want one a variable", plan.Lines())
+			}
+		})
+	}
+}
+
+func TestPlanVars(t *testing.T) {
+	plan := Plan{
+		{LinkVar: config.LinkVar{Role: "version"}, Use: "x.Version"},
+		{LinkVar: config.LinkVar{Role: "revision"}},
+		{LinkVar: config.LinkVar{Role: "build time"}, Use: "main.date"},
+	}
+	got := plan.Vars(map[string]string{"version": "v1.2.3", "revision": "abc", "build time": ""})
+	if diff := cmp.Diff(map[string]string{"x.Version": "v1.2.3"}, got); diff != "" {
+		t.Errorf("Vars (-want +got):\n%s", diff)
+	}
+}
+
+// TestResolveVerpkg checks the detection on testdata/verpkg (vendored, its
+// version in internal/version) with the real go list, then that an
+// unchanged tree answers from the cache and an edit is noticed.
+func TestResolveVerpkg(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "testdata", "verpkg"))); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(t.TempDir(), "inject.json")
+	req := Request{
+		Dir: dir, Main: "./cmd/verpkg", Platform: v1.Platform{OS: "linux", Architecture: "arm64"}, Vendor: true, CacheFile: cache,
+		Vars: []config.LinkVar{
+			{Role: "version", Field: "VersionVar", Symbol: "main.version"},
+			{Role: "revision", Field: "RevisionVar", Symbol: "main.revision"},
+			{Role: "build time", Field: "BuildTimeVar", Symbol: "main.buildTime"},
+		},
+	}
+	ctx := context.Background()
+	plan, err := Resolve(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"example.com/verpkg/internal/version.Version":   "v9.9.9",
+		"example.com/verpkg/internal/version.GitCommit": "abc",
+		"example.com/verpkg/internal/version.BuildDate": "2026-01-01T00:00:00Z",
+	}
+	if diff := cmp.Diff(want, plan.Vars(map[string]string{"version": "v9.9.9", "revision": "abc", "build time": "2026-01-01T00:00:00Z"})); diff != "" {
+		t.Errorf("vars (-want +got):\n%s\nnotes: %q", diff, plan.Notes())
+	}
+	if len(plan.Notes()) != 3 {
+		t.Errorf("notes = %q, want one a detected variable", plan.Notes())
+	}
+
+	// The files changed too recently for the first answer to be recorded.
+	if _, err := os.Stat(cache); err == nil {
+		t.Fatal("a plan was recorded for files changed within the racy window")
+	}
+	defer func(w time.Duration) { racyWindow = w }(racyWindow)
+	racyWindow = 0
+	if _, err := Resolve(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cache); err != nil {
+		t.Fatalf("no cache recorded: %v", err)
+	}
+	vars, err := goenv.Read(ctx, "go", dir, os.Environ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := loadCache(cache, cacheKey(req, vars)); !ok {
+		t.Fatal("an unchanged tree does not answer from the cache")
+	}
+
+	// An edit that renames the variable is noticed, and an explicit
+	// variable that no longer exists fails.
+	src := filepath.Join(dir, "internal", "version", "version.go")
+	b, _ := os.ReadFile(src)
+	os.WriteFile(src, []byte(strings.Replace(string(b), "Version   =", "Release   =", 1)), 0o644)
+	req.Vars = []config.LinkVar{{Role: "version", Field: "VersionVar", Symbol: "example.com/verpkg/internal/version.Version", Explicit: true}}
+	plan, err = Resolve(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.Err(); err == nil || !strings.Contains(err.Error(), "declares no Version") {
+		t.Errorf("after renaming the variable, Err() = %v", err)
+	}
+}

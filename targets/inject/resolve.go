@@ -1,0 +1,263 @@
+package inject
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gantrybuild/gantry/targets/compile"
+	"github.com/gantrybuild/gantry/targets/config"
+	"github.com/gantrybuild/gantry/targets/internal/atomicfile"
+	"github.com/gantrybuild/gantry/targets/internal/goenv"
+	"github.com/gantrybuild/gantry/targets/internal/statcache"
+)
+
+// Request is one image's main package and the -X variables it asks for.
+type Request struct {
+	Dir      string // module directory (go list runs here)
+	Main     string // main package relative to Dir, e.g. ./cmd/app
+	Vars     []config.LinkVar
+	Platform v1.Platform // the build's first platform: it selects the files
+	Tags     []string
+	Vendor   bool
+	GoBin    string   // "" means "go"
+	Env      []string // nil means os.Environ()
+
+	// CacheFile remembers the plan with the stat signatures of every file
+	// and directory it was read from, so that an unchanged tree answers
+	// without go list; "" always asks go list.
+	CacheFile string
+}
+
+// ForTarget is the Request for an image built into out (its plan is
+// remembered in out/cache/inject); goBin and env as for compile.Request.
+func ForTarget(t config.Target, out, goBin string, env []string) Request {
+	r := Request{
+		Dir: t.Dir, Main: t.Main, Vars: t.LinkVars(), Tags: t.BuildTags, Vendor: t.Vendor,
+		GoBin: goBin, Env: env, CacheFile: filepath.Join(out, "cache", "inject", t.Name+".json"),
+	}
+	if len(t.Platforms) > 0 {
+		r.Platform = t.Platforms[0]
+	}
+	return r
+}
+
+// Resolve returns the image's injections (see Decide); the caller fails
+// the build when Plan.Err is not nil.
+func Resolve(ctx context.Context, req Request) (Plan, error) {
+	if req.GoBin == "" {
+		req.GoBin = "go"
+	}
+	if req.Env == nil {
+		req.Env = os.Environ()
+	}
+	vars, err := goenv.Read(ctx, req.GoBin, req.Dir, req.Env)
+	if err != nil {
+		return nil, err
+	}
+	key := cacheKey(req, vars)
+	if plan, ok := loadCache(req.CacheFile, key); ok {
+		return plan, nil
+	}
+	start := time.Now()
+	pkgs, mainPath, inputs, err := load(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	plan := Decide(req.Main, mainPath, req.Vars, pkgs)
+	if req.CacheFile != "" {
+		saveCache(req.CacheFile, key, inputs, start, plan)
+	}
+	return plan, nil
+}
+
+// listed is what go list -json says of a package.
+type listed struct {
+	ImportPath string
+	Name       string
+	Dir        string
+	GoFiles    []string
+	Standard   bool
+	Module     *struct{ Main bool }
+	Error      *struct{ Err string }
+}
+
+// load lists the main package's dependencies and scans the ones an
+// injection may name: the packages of the main module and the packages of
+// configured variables. inputs are the files and directories read.
+func load(ctx context.Context, req Request) (pkgs []Package, mainPath string, inputs []string, err error) {
+	args := []string{"list", "-e", "-deps", "-json=ImportPath,Name,Dir,GoFiles,Standard,Module,Error"}
+	if req.Vendor {
+		args = append(args, "-mod=vendor")
+	}
+	if len(req.Tags) > 0 {
+		args = append(args, "-tags", strings.Join(req.Tags, ","))
+	}
+	args = append(args, req.Main)
+	cmd := exec.CommandContext(ctx, req.GoBin, args...)
+	cmd.Dir, cmd.Env = req.Dir, compile.Env(req.Env, req.Platform)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("listing the packages of %s (to check the -X variables): %w\n%s", req.Main, err, strings.TrimSpace(stderr.String()))
+	}
+	wanted := map[string]bool{}
+	for _, v := range req.Vars {
+		if p, _ := split(v.Symbol); p != "" {
+			wanted[p] = true
+		}
+	}
+	inputs = moduleFiles(req.Dir)
+	fset := token.NewFileSet()
+	dec := json.NewDecoder(bytes.NewReader(out))
+	var all []listed
+	for {
+		var l listed
+		if err := dec.Decode(&l); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return nil, "", nil, fmt.Errorf("reading go list's answer for %s: %w", req.Main, err)
+		}
+		all = append(all, l)
+	}
+	if len(all) == 0 {
+		return nil, "", nil, fmt.Errorf("go list found no package %s in %s", req.Main, req.Dir)
+	}
+	// -deps lists the named package last.
+	mainPath = all[len(all)-1].ImportPath
+	for i, l := range all {
+		if l.Error != nil && i == len(all)-1 {
+			return nil, "", nil, fmt.Errorf("loading %s: %s", req.Main, l.Error.Err)
+		}
+		own := l.Module != nil && l.Module.Main
+		isMain := i == len(all)-1
+		path := l.ImportPath
+		if isMain {
+			path = "main"
+		}
+		if l.Standard || !(own || isMain || wanted[l.ImportPath]) {
+			continue
+		}
+		files := make([]*ast.File, 0, len(l.GoFiles))
+		inputs = append(inputs, l.Dir)
+		for _, name := range l.GoFiles {
+			p := filepath.Join(l.Dir, name)
+			f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
+			if err != nil {
+				return nil, "", nil, fmt.Errorf("reading %s: %w", p, err)
+			}
+			files = append(files, f)
+			inputs = append(inputs, p)
+		}
+		pkgs = append(pkgs, Scan(path, isMain, own, files))
+	}
+	return pkgs, mainPath, inputs, nil
+}
+
+// moduleFiles are the files besides the packages' sources that decide what
+// go list answers.
+func moduleFiles(dir string) []string {
+	var out []string
+	for _, f := range []string{"go.mod", "go.sum", "go.work", filepath.Join("vendor", "modules.txt")} {
+		out = append(out, filepath.Join(dir, f))
+	}
+	return out
+}
+
+func cacheKey(req Request, vars goenv.Vars) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "gantry inject 1\n%s\n%s\n%v\n%v\n", req.Dir, req.Main, req.Tags, req.Vendor)
+	for _, kv := range compile.Env(nil, req.Platform) {
+		fmt.Fprintf(h, "env %s\n", kv)
+	}
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range vars.Build {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		fmt.Fprintf(h, "go env %s=%q\n", k, vars.Build[k])
+	}
+	for _, v := range req.Vars {
+		fmt.Fprintf(h, "var %q %q %q %v\n", v.Role, v.Field, v.Symbol, v.Explicit)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// racyWindow is statcache.RacyWindow; tests shorten it.
+var racyWindow = statcache.RacyWindow
+
+type record struct {
+	Key    string
+	Inputs map[string]string // path → stat signature ("-" for absent)
+	Plan   Plan
+}
+
+func signatureOf(p string) (string, time.Time, bool) {
+	fi, err := os.Stat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return "-", time.Time{}, true
+	}
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	return statcache.Signature(fi)
+}
+
+func loadCache(file, key string) (Plan, bool) {
+	if file == "" {
+		return nil, false
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, false
+	}
+	var r record
+	if json.Unmarshal(raw, &r) != nil || r.Key != key || len(r.Inputs) == 0 {
+		return nil, false
+	}
+	for p, want := range r.Inputs {
+		if got, _, ok := signatureOf(p); !ok || got != want {
+			return nil, false
+		}
+	}
+	return r.Plan, true
+}
+
+// saveCache records the plan unless an input changed too shortly before
+// the read began to trust its signature (or changed since).
+func saveCache(file, key string, inputs []string, readAt time.Time, plan Plan) {
+	r := record{Key: key, Inputs: map[string]string{}, Plan: plan}
+	for _, p := range inputs {
+		sig, changed, ok := signatureOf(p)
+		if !ok || (sig != "-" && !changed.Before(readAt.Add(-racyWindow))) {
+			return
+		}
+		r.Inputs[p] = sig
+	}
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return
+	}
+	if os.MkdirAll(filepath.Dir(file), 0o755) == nil {
+		_ = atomicfile.Write(file, raw)
+	}
+}
