@@ -3,6 +3,7 @@
 package main
 
 import (
+	_ "crypto/sha256" // go-digest's algorithm
 	"fmt"
 
 	"github.com/opencontainers/go-digest"
