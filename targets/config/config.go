@@ -57,9 +57,9 @@ type Image struct {
 	Platforms    []string          // default linux/amd64, linux/arm64; also windows/amd64, windows/arm64
 	User         string            // default 65532:65532
 	BinDir       string            // where the binary goes in the image; default /usr/local/bin
-	VersionVar   string            // -X variable set to the version; default main.version; "-" disables
-	RevisionVar  string            // -X variable set to the revision; default main.revision; "-" disables
-	BuildTimeVar string            // -X variable set to the build time (RFC 3339); default main.buildTime; "-" disables
+	VersionVar   string            // -X variable set to the version, e.g. example.com/app/internal/version.Version; default main.version, else a detected version/Version string variable of the module (stated in the log); "-" disables; a set one that is not a string variable fails the build
+	RevisionVar  string            // -X variable set to the revision; default main.revision, else a revision/commit/gitCommit variable next to the version; "-" disables
+	BuildTimeVar string            // -X variable set to the build time (RFC 3339); default main.buildTime, else a buildTime/buildDate/date variable next to the version; "-" disables
 	BuildTags    []string          // go build -tags
 	Ldflags      []string          // extra linker flags after -s -w
 	Labels       map[string]string // extra config labels

@@ -1,7 +1,8 @@
 // Package scaffold sets up Gantry in a consumer repository (`mage init`): it
-// writes a magefile that imports the kit, a CI pipeline from templates/ and
-// optionally a Dockerfile, adds the mage tool directive and the kit to
-// go.mod, and never replaces a file unless told to.
+// writes a magefile that imports the kit, the build module magefiles/go.mod
+// that requires it (the application's go.mod is not touched), a CI pipeline
+// from templates/ and optionally a Dockerfile, and never replaces a file
+// unless told to.
 package scaffold
 
 import (
@@ -74,8 +75,8 @@ func WithKit(k Kit) Option {
 	}
 }
 
-// WithTidy runs `go mod tidy` after editing go.mod (default on), with env
-// added to the process environment.
+// WithTidy runs `go mod tidy` in the build module magefiles/ after writing
+// it (default on), with env added to the process environment.
 func WithTidy(on bool, env ...string) Option {
 	return func(o *options) error {
 		o.tidy = on
