@@ -184,7 +184,7 @@ func (b *bench) driver(ctx context.Context) error {
 		return err
 	}
 	b.gantry = filepath.Join(b.work, "gantry")
-	_, err = b.run(ctx, dir, nil, "go", "tool", "mage", "-compile", b.gantry)
+	_, err = b.run(ctx, dir, nil, "go", "-C", "magefiles", "tool", "mage", "-compile", b.gantry)
 	return err
 }
 

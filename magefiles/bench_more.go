@@ -18,7 +18,7 @@ import (
 )
 
 // The scenarios of issue 13: many images of one module (batched go build
-// as the floor), the no-op as a user types it (go tool mage release), and a
+// as the floor), the no-op as a user types it (go -C magefiles tool mage -w .. release), and a
 // tree with dangling symlinks.
 
 // xtools is a real module with many mains; the six below all import
@@ -110,7 +110,7 @@ func (b *bench) multi(ctx context.Context) ([]row, error) {
 		return nil, err
 	}
 	gantry := filepath.Join(b.work, "gantry-multi")
-	if _, err := b.run(ctx, drv, nil, "go", "tool", "mage", "-compile", gantry); err != nil {
+	if _, err := b.run(ctx, drv, nil, "go", "-C", "magefiles", "tool", "mage", "-compile", gantry); err != nil {
 		return nil, err
 	}
 	cold := map[string]bool{}
@@ -261,7 +261,7 @@ func (b *bench) batchedGoBuild(ctx context.Context, dir, cache string, plats, ma
 	return time.Since(start), cpu, err
 }
 
-// typed measures the no-op as a user types it, `go tool mage release`, in
+// typed measures the no-op as a user types it, `go -C magefiles tool mage -w .. release`, in
 // a copy of the app with Gantry scaffolded into it, against the compiled
 // magefile, go build's and ko's no-ops.
 func (b *bench) typed(ctx context.Context, base app) ([]row, error) {
@@ -280,7 +280,7 @@ func (b *bench) typed(ctx context.Context, base app) ([]row, error) {
 		}
 	}
 	compiled := filepath.Join(b.work, a.name+"-mage")
-	if _, err := b.run(ctx, a.dir, nil, "go", "tool", "mage", "-compile", compiled); err != nil {
+	if _, err := b.run(ctx, a.dir, nil, "go", "-C", "magefiles", "tool", "mage", "-compile", compiled); err != nil {
 		return nil, err
 	}
 	env := []string{"GANTRY_ALLOW_DIRTY=1", "GANTRY_BASE=" + b.base, "GANTRY_PROGRESS=quiet", "GANTRY_SBOM=0"}
@@ -288,7 +288,7 @@ func (b *bench) typed(ctx context.Context, base app) ([]row, error) {
 	cmds := map[string]func() (time.Duration, error){
 		"go build": func() (time.Duration, error) { return ts[0].build(false) },
 		"ko":       func() (time.Duration, error) { return ts[2].build(false) },
-		"typed":    func() (time.Duration, error) { return b.run(ctx, a.dir, env, "go", "tool", "mage", "release") },
+		"typed":    func() (time.Duration, error) { return b.run(ctx, a.dir, env, "go", "-C", "magefiles", "tool", "mage", "-w", "..", "release") },
 		"compiled": func() (time.Duration, error) { return b.run(ctx, a.dir, env, compiled, "release") },
 	}
 	order := []string{"go build", "ko", "typed", "compiled"}
@@ -308,7 +308,7 @@ func (b *bench) typed(ctx context.Context, base app) ([]row, error) {
 			samples[k] = append(samples[k], d)
 		}
 	}
-	typedRow := row{app: base.name, scenario: "no-op as typed (go tool mage release)", median: map[string]time.Duration{
+	typedRow := row{app: base.name, scenario: "no-op as typed (go -C magefiles tool mage -w .. release)", median: map[string]time.Duration{
 		"go build": median(samples["go build"]), "ko": median(samples["ko"]), "gantry": median(samples["typed"])}}
 	compiledRow := row{app: base.name, scenario: "no-op, compiled magefile", median: map[string]time.Duration{
 		"go build": median(samples["go build"]), "ko": median(samples["ko"]), "gantry": median(samples["compiled"])}}
@@ -391,7 +391,7 @@ func reportMore(rows []row, runs int, write bool) error {
 	sec.WriteString("`" + strings.Join(xtoolsMains, "`, `") + "` (the first N), all importing go/packages. ")
 	sec.WriteString("**go build** is the floor for many images: one `go build -trimpath -ldflags='-s -w' -o dir/ main1 … mainN` per platform, the platforms at once; **gantry** one `release` of N images; **ko** one `ko build` of the N mains into a layout. ")
 	sec.WriteString("**cold, CPU time**: user+system CPU seconds from empty caches; **shared edit, binaries unchanged**: a comment appended to go/packages/doc.go, so every package above it is checked and no binary changes. 2 platforms: linux/amd64, linux/arm64; 4: also linux/arm/v7, linux/ppc64le.\n")
-	sec.WriteString("- **no-op as typed**: `go tool mage release` in the app with Gantry scaffolded into it (nested magefiles module), wall time; **no-op, compiled magefile**: the same targets compiled once with `mage -compile`. go build and ko columns: their own no-ops.\n")
+	sec.WriteString("- **no-op as typed**: `go -C magefiles tool mage -w .. release` in the app with Gantry scaffolded into it (nested magefiles module), wall time; **no-op, compiled magefile**: the same targets compiled once with `mage -compile`. go build and ko columns: their own no-ops.\n")
 	sec.WriteString("- **+ 2 dangling symlinks**: crane's module with `testdata/missing -> /non/existing/file` and `testdata/windows -> C:/Users/someone/file.txt` committed.\n\n")
 	sec.Write(md.Bytes())
 	sec.WriteString("\n" + moreEnd + "\n")
