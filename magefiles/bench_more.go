@@ -288,7 +288,9 @@ func (b *bench) typed(ctx context.Context, base app) ([]row, error) {
 	cmds := map[string]func() (time.Duration, error){
 		"go build": func() (time.Duration, error) { return ts[0].build(false) },
 		"ko":       func() (time.Duration, error) { return ts[2].build(false) },
-		"typed":    func() (time.Duration, error) { return b.run(ctx, a.dir, env, "go", "-C", "magefiles", "tool", "mage", "-w", "..", "release") },
+		"typed": func() (time.Duration, error) {
+			return b.run(ctx, a.dir, env, "go", "-C", "magefiles", "tool", "mage", "-w", "..", "release")
+		},
 		"compiled": func() (time.Duration, error) { return b.run(ctx, a.dir, env, compiled, "release") },
 	}
 	order := []string{"go build", "ko", "typed", "compiled"}
