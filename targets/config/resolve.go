@@ -173,3 +173,18 @@ func checkMain(dir, main string) (string, error) {
 	}
 	return rel, nil
 }
+
+// MageCommand is how mage runs in the repository at root: through the
+// build module when magefiles/ holds a go.mod of its own (init's layout:
+// the application's go.mod does not know mage or Gantry), else through the
+// root module's tool directive (the kit's own repository, or a consumer
+// set up by hand that way).
+func MageCommand(root string) string {
+	if _, err := os.Stat(filepath.Join(root, "magefiles", "go.mod")); err != nil {
+		return "go tool mage"
+	}
+	if data, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil && modfile.ModulePath(data) == "github.com/gantrybuild/gantry" {
+		return "go tool mage"
+	}
+	return "go -C magefiles tool mage -w .."
+}

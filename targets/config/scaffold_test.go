@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -33,5 +35,38 @@ func TestLoadScaffold(t *testing.T) {
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("LoadScaffold(%v) (-want +got):\n%s", tc.env, diff)
 		}
+	}
+}
+
+func TestMageCommand(t *testing.T) {
+	write := func(t *testing.T, dir, rel, body string) {
+		t.Helper()
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"root tool directive", map[string]string{"go.mod": "module example.com/app\n"}, "go tool mage"},
+		{"build module", map[string]string{"go.mod": "module example.com/app\n", "magefiles/go.mod": "module example.com/app/magefiles\n"}, "go -C magefiles tool mage -w .."},
+		{"the kit itself", map[string]string{"go.mod": "module github.com/gantrybuild/gantry\n", "magefiles/go.mod": "module github.com/gantrybuild/gantry/magefiles\n"}, "go tool mage"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for rel, body := range tc.files {
+				write(t, dir, rel, body)
+			}
+			if got := MageCommand(dir); got != tc.want {
+				t.Errorf("MageCommand = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

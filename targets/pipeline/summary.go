@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/index"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/platform"
@@ -103,7 +104,11 @@ func PrintSummary(w io.Writer, images []ImageSummary) {
 	}
 	s := images[0]
 	fmt.Fprintf(w, "\nNext:\n")
-	fmt.Fprintf(w, "  go tool mage verify:reproducible   rebuild in clean temp dirs and compare digests\n")
+	mage := "go tool mage"
+	if wd, err := os.Getwd(); err == nil {
+		mage = config.MageCommand(wd)
+	}
+	fmt.Fprintf(w, "  %s verify:reproducible   rebuild in clean temp dirs and compare digests\n", mage)
 	fmt.Fprintf(w, "  skopeo inspect oci:%s:%s   inspect the index with an independent tool\n", relPath(s.Layout), s.Version)
 	if len(s.Platforms) > 0 {
 		fmt.Fprintf(w, "  umoci unpack --image %s:%s rootfs   unpack one platform\n", relPath(s.Layout), index.RefNameFor(s.Version, &s.Platforms[0].Platform))
