@@ -139,14 +139,16 @@ func (b *bench) multi(ctx context.Context) ([]row, error) {
 			cell := fmt.Sprintf("%dx%d", n, len(plats))
 			label := fmt.Sprintf("x/tools %d image(s) × %d platforms", n, len(plats))
 			fmt.Printf("%s\n", label)
-			// One build cache per tool for every warm scenario; a cold
-			// build gets an empty one of its own.
+			// One build cache shared by the tools for every warm scenario
+			// (they compile with the same flags, so its content is the
+			// same; this saves a cold build per tool); a cold build gets an
+			// empty one of its own.
 			cacheDir := map[string]string{}
 			cache := func(t string) string {
 				if c, ok := cacheDir[t]; ok {
 					return c
 				}
-				return filepath.Join(b.work, "cache-multi-"+t)
+				return filepath.Join(b.work, "cache-multi")
 			}
 			build := map[string]func() (time.Duration, time.Duration, error){
 				"go build": func() (time.Duration, time.Duration, error) {
