@@ -500,7 +500,7 @@ func runGitLab(t *testing.T, app ciApp, pipeline []byte, base map[string]string)
 
 // --- checks -------------------------------------------------------------
 
-// singleRelease is `go tool mage release` on one runner, the reference a
+// singleRelease is `go -C magefiles tool mage -w .. release` (init's layout) on one runner, the reference a
 // split pipeline must match.
 func singleRelease(t *testing.T, app ciApp, env map[string]string, remoteURL, repo string) string {
 	t.Helper()
@@ -509,7 +509,7 @@ func singleRelease(t *testing.T, app ciApp, env map[string]string, remoteURL, re
 	maps.Copy(env, map[string]string{
 		"GANTRY_REPO": repo, "GANTRY_SIGN_KEY": "env://COSIGN_PRIVATE_KEY", "COSIGN_PRIVATE_KEY": app.key, "COSIGN_PASSWORD": ciPassword,
 	})
-	shell(t, "single", dir, env, "go tool mage release")
+	shell(t, "single", dir, env, scaffold.Mage+" release")
 	return dir
 }
 
