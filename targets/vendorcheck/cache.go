@@ -1,7 +1,6 @@
 package vendorcheck
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -26,26 +25,17 @@ import (
 // how it is hashed, changes.
 const cacheFormat = 1
 
-// Checks that a memo remembers.
-const (
-	checkVerify = "verify"
-	checkVendor = "vendor"
-)
+// checkVendor is the check a memo remembers.
+const checkVendor = "vendor"
 
-// memo remembers which checks passed for a module, each under a key that
-// hashes everything the check's outcome depends on:
-//
-//   - go mod verify: the toolchain, go.mod, go.sum and the module cache
-//     directory. It does not cover the module cache's files: a file changed
-//     there after a passing check goes unnoticed until one of those changes
-//     or the cache directory is removed (a release from a fresh clone has
-//     none, so CI always verifies). With vendor/, builds do not read the
-//     module cache at all.
-//   - vendor/ matches: the toolchain, go.mod, go.sum, the header (package
-//     clause, build constraints, imports) of every Go file of the module,
-//     which decides what `go mod vendor` copies, and every file of vendor/.
-//     A go.mod that replaces a module with a directory turns this off: the
-//     directory's files would count too.
+// memo remembers that vendor/ matched a fresh `go mod vendor`, under a key
+// that hashes everything that outcome depends on: the toolchain, go.mod,
+// go.sum, the header (package clause, build constraints, imports) of every
+// Go file of the module, which decides what `go mod vendor` copies, and
+// every file of vendor/. A go.mod that replaces a module with a directory
+// turns this off: the directory's files would count too. (The module
+// cache, which vendoring copies from, is checked on every run: see
+// verifyModules.)
 //
 // Files are hashed through a stat cache (see statcache), so an unchanged
 // vendor/ is not read again.
@@ -56,14 +46,29 @@ type memo struct {
 	passed map[string]string // check → key under which it last passed
 }
 
+// memoName names req's files in the cache directory.
+func memoName(req Request) (string, error) {
+	abs, err := filepath.Abs(req.Dir)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%x", sha256.Sum256([]byte(abs)))[:16], nil
+}
+
+// modRecordFile is where verifyModules keeps its record for req ("" when
+// caching is off).
+func modRecordFile(req Request) string {
+	name, err := memoName(req)
+	if req.CacheDir == "" || err != nil {
+		return ""
+	}
+	return filepath.Join(req.CacheDir, "vendorcheck", name+".modules.json")
+}
+
 // openMemo returns the memo for req, or nil when caching is off or a key
 // cannot be computed (the checks then run, and report what is wrong).
-func openMemo(ctx context.Context, req Request, hasVendor bool) *memo {
-	if req.CacheDir == "" {
-		return nil
-	}
-	vars, err := goenv.Read(ctx, req.GoBin, req.Dir, req.Env)
-	if err != nil {
+func openMemo(req Request, vars goenv.Vars, hasVendor bool) *memo {
+	if req.CacheDir == "" || !hasVendor {
 		return nil
 	}
 	gomod, err := os.ReadFile(filepath.Join(req.Dir, "go.mod"))
@@ -78,7 +83,7 @@ func openMemo(ctx context.Context, req Request, hasVendor bool) *memo {
 	if err != nil {
 		return nil
 	}
-	name := fmt.Sprintf("%x", sha256.Sum256([]byte(abs)))[:16]
+	name, _ := memoName(req)
 	dir := filepath.Join(req.CacheDir, "vendorcheck")
 	m := &memo{
 		file:   filepath.Join(dir, name+".json"),
@@ -89,33 +94,25 @@ func openMemo(ctx context.Context, req Request, hasVendor bool) *memo {
 	if b, err := os.ReadFile(m.file); err == nil {
 		_ = json.Unmarshal(b, &m.passed) // a corrupt memo is an empty one
 	}
-
-	base := func(check string) hash.Hash {
-		h := sha256.New()
-		fmt.Fprintf(h, "gantry vendorcheck v%d %s\ntoolchain %s\n", cacheFormat, check, vars.Toolchain())
-		fmt.Fprintf(h, "go.mod %x\ngo.sum %x\n", sha256.Sum256(gomod), sha256.Sum256(gosum))
-		return h
+	if replacesWithDir(gomod) {
+		return m
 	}
-	h := base(checkVerify)
-	fmt.Fprintf(h, "module cache %s\n", vars.GOMODCACHE)
-	m.keys[checkVerify] = hex.EncodeToString(h.Sum(nil))
-
-	if hasVendor && !replacesWithDir(gomod) {
-		// The two walks are mostly system calls: one on another goroutine.
-		headers, tree := sha256.New(), sha256.New()
-		var headersErr error
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			headersErr = m.hashHeaders(headers, abs)
-		}()
-		treeErr := m.hashTree(tree, filepath.Join(abs, "vendor"))
-		<-done
-		if headersErr == nil && treeErr == nil {
-			h := base(checkVendor)
-			fmt.Fprintf(h, "headers %x\nvendor %x\n", headers.Sum(nil), tree.Sum(nil))
-			m.keys[checkVendor] = hex.EncodeToString(h.Sum(nil))
-		}
+	// The two walks are mostly system calls: one on another goroutine.
+	headers, tree := sha256.New(), sha256.New()
+	var headersErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		headersErr = m.hashHeaders(headers, abs)
+	}()
+	treeErr := m.hashTree(tree, filepath.Join(abs, "vendor"))
+	<-done
+	if headersErr == nil && treeErr == nil {
+		h := sha256.New()
+		fmt.Fprintf(h, "gantry vendorcheck v%d %s\ntoolchain %s\n", cacheFormat, checkVendor, vars.Toolchain())
+		fmt.Fprintf(h, "go.mod %x\ngo.sum %x\n", sha256.Sum256(gomod), sha256.Sum256(gosum))
+		fmt.Fprintf(h, "headers %x\nvendor %x\n", headers.Sum(nil), tree.Sum(nil))
+		m.keys[checkVendor] = hex.EncodeToString(h.Sum(nil))
 	}
 	return m
 }
@@ -128,11 +125,11 @@ func (m *memo) hit(check string) bool {
 // pass records that check passed, when the module is still as it was when
 // the memo was opened (a file changed during the check would otherwise be
 // recorded as checked). Failing to record only costs a rerun.
-func (m *memo) pass(ctx context.Context, req Request, hasVendor bool, check string) {
+func (m *memo) pass(req Request, vars goenv.Vars, hasVendor bool, check string) {
 	if m == nil || m.keys[check] == "" {
 		return
 	}
-	now := openMemo(ctx, req, hasVendor)
+	now := openMemo(req, vars, hasVendor)
 	if now == nil || now.keys[check] != m.keys[check] {
 		return
 	}

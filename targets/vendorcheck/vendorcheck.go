@@ -15,6 +15,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/gantrybuild/gantry/targets/internal/goenv"
 )
 
 // Request is one module to check.
@@ -44,20 +46,20 @@ func Check(ctx context.Context, req Request) error {
 	if !hasVendor && req.RequireVendor {
 		return fmt.Errorf("%s has no vendor/ directory and vendoring is required: run `go mod vendor` there and commit vendor/", req.Dir)
 	}
-	m := openMemo(ctx, req, hasVendor)
-	defer m.save()
-	if m.hit(checkVerify) {
-		fmt.Fprintf(req.Log, "go mod verify: %s: all modules verified (cached: go.mod, go.sum, module cache and toolchain unchanged)\n", req.Dir)
-	} else {
-		if out, err := run(ctx, req, "mod", "verify"); err != nil {
-			return fmt.Errorf("go mod verify in %s: %s: %s", req.Dir, firstLines(out, err), verifyAdvice(string(out)))
-		}
-		m.pass(ctx, req, hasVendor, checkVerify)
-		fmt.Fprintf(req.Log, "go mod verify: %s: all modules verified\n", req.Dir)
+	vars, err := goenv.Read(ctx, req.GoBin, req.Dir, req.Env)
+	if err != nil {
+		return fmt.Errorf("go mod verify in %s: %w", req.Dir, err)
 	}
+	res, err := verifyModules(ctx, req, vars, modRecordFile(req))
+	if err != nil {
+		return fmt.Errorf("go mod verify in %s: %w: %s", req.Dir, err, verifyAdvice(err.Error()))
+	}
+	fmt.Fprintf(req.Log, "go mod verify: %s: all modules verified (%s)\n", req.Dir, res)
 	if !hasVendor {
 		return nil
 	}
+	m := openMemo(req, vars, hasVendor)
+	defer m.save()
 	if m.hit(checkVendor) {
 		fmt.Fprintf(req.Log, "vendor/ matches go.mod and go.sum: %s (cached: go.mod, go.sum, imports, vendor/ and toolchain unchanged)\n", req.Dir)
 		return nil
@@ -82,7 +84,7 @@ func Check(ctx context.Context, req Request) error {
 		}
 		return fmt.Errorf("vendor/ in %s does not match go.mod and go.sum: %s; run `go mod vendor` in %s and commit the result", req.Dir, what, req.Dir)
 	}
-	m.pass(ctx, req, hasVendor, checkVendor)
+	m.pass(req, vars, hasVendor, checkVendor)
 	fmt.Fprintf(req.Log, "vendor/ matches go.mod and go.sum: %s\n", req.Dir)
 	return nil
 }
