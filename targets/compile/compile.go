@@ -121,7 +121,9 @@ func RunAll(ctx context.Context, reqs []Request) ([]Result, error) {
 		mkey := strings.Join([]string{req.Dir, req.GoBin, req.StampDir, req.OutDir, strings.Join(req.Exclude, "\x01"), lookup(req.Env, "GOFLAGS")}, "\x00")
 		m := modules[mkey]
 		if m == nil {
-			m = &module{sc: newShortcut(req, vars), path: modulePath(req.Dir)}
+			sc, why := newShortcut(req, vars)
+			noteOff(req.Log, req.Dir, why)
+			m = &module{sc: sc, path: modulePath(req.Dir)}
 			modules[mkey] = m
 		}
 		if err := os.MkdirAll(req.OutDir, 0o755); err != nil {

@@ -119,6 +119,20 @@ func (b *Build) makeOut() error {
 	return b.outErr
 }
 
+// outputs are the paths the compile shortcut leaves out of its inputs: the
+// output directory when Gantry created it (it holds config.OutMarker), else
+// only what Gantry writes there, so that files of the user's in an output
+// directory inside the module stay inputs.
+func (b *Build) outputs() []string {
+	if _, err := os.Lstat(filepath.Join(b.Config.Out, config.OutMarker)); err == nil {
+		return []string{b.Config.Out}
+	}
+	return []string{
+		b.binDir(), b.cacheDir(), filepath.Join(b.Config.Out, "oci"), b.SBOMDir(),
+		filepath.Join(b.Config.Out, MetadataFile), filepath.Join(b.Config.Out, config.OutMarker),
+	}
+}
+
 func (b *Build) logf(format string, args ...any) { fmt.Fprintf(b.opts.Log, format, args...) }
 
 func (b *Build) env() []string {

@@ -120,7 +120,7 @@ func (b *Build) compile(ctx context.Context, only []v1.Platform, log io.Writer) 
 			Jobs:      b.Config.Jobs,
 			Log:       log,
 			StampDir:  filepath.Join(b.cacheDir(), "compile"),
-			Exclude:   []string{b.Config.Out},
+			Exclude:   b.outputs(),
 		})
 	}
 	if len(problems) > 0 {

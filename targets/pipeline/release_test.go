@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
 	"debug/elf"
 	"fmt"
@@ -200,8 +201,9 @@ func TestDirtyTree(t *testing.T) {
 }
 
 // Release runs vendor:check alongside compile: with a go command whose
-// `mod verify` waits for a `go build` to have started, the release
-// completes (run one after the other, the check would give up).
+// `list -mod=readonly` (the module check's build list) waits for a `go
+// build` to have started, the release completes (run one after the other,
+// the check would give up).
 func TestReleaseChecksVendorAlongsideCompile(t *testing.T) {
 	real, err := exec.LookPath("go")
 	if err != nil {
@@ -211,10 +213,10 @@ func TestReleaseChecksVendorAlongsideCompile(t *testing.T) {
 	started := filepath.Join(dir, "build-started")
 	script := fmt.Sprintf(`#!/bin/sh
 if [ "$1" = build ]; then : > '%[1]s'; fi
-if [ "$1 $2" = "mod verify" ]; then
+if [ "$1 $2" = "list -mod=readonly" ]; then
 	i=0
 	while [ ! -e '%[1]s' ]; do
-		i=$((i+1)); [ $i -gt 600 ] && { echo "no go build started while go mod verify ran" >&2; exit 1; }
+		i=$((i+1)); [ $i -gt 600 ] && { echo "no go build started while the module check ran" >&2; exit 1; }
 		sleep 0.05
 	done
 fi
@@ -235,5 +237,47 @@ exec '%[2]s' "$@"
 	}
 	if err := b.Release(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An output directory inside the module that Gantry did not create (it
+// holds no marker) stays an input of the compile shortcut, but for what
+// Gantry writes there: an edit to a package in it rebuilds, and a no-op
+// release still skips go build.
+func TestOutputInsideModuleStaysAnInput(t *testing.T) {
+	repo := testrepo.New(t, "plain", "")
+	gen := func(msg string) {
+		repo.Write(t, "out/gen/gen.go", "package gen\n\nconst Msg = \""+msg+"\"\n")
+	}
+	gen("one")
+	repo.Write(t, "main.go", "package main\n\nimport \"example.com/plain/out/gen\"\n\nvar version = \"devel\"\n\nfunc main() { println(version, gen.Msg) }\n")
+	time.Sleep(2500 * time.Millisecond) // older than the shortcut's racy window
+	env := map[string]string{"GANTRY_OUT": "out", "GANTRY_ALLOW_DIRTY": "1"}
+	run := func() string {
+		t.Helper()
+		cfg, err := config.Load(config.Project{}, config.MapEnv(env), repo.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var log bytes.Buffer
+		b, err := pipeline.New(context.Background(), cfg, pipeline.Options{Log: &log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Release(context.Background()); err != nil {
+			t.Fatalf("release: %v\n%s", err, log.String())
+		}
+		return log.String()
+	}
+	run()
+	if _, err := os.Stat(filepath.Join(repo.Dir, "out", config.OutMarker)); err == nil {
+		t.Fatalf("out/ held files of the user's but got Gantry's marker")
+	}
+	if log := run(); !strings.Contains(log, "up to date") {
+		t.Errorf("a no-op release with an unmarked output dir ran go build; log:\n%s", log)
+	}
+	gen("two")
+	if log := run(); strings.Contains(log, "up to date") {
+		t.Errorf("after an edit under the output dir, the release kept the old binary; log:\n%s", log)
 	}
 }
