@@ -201,7 +201,7 @@ func TestDirtyTree(t *testing.T) {
 }
 
 // Release runs vendor:check alongside compile: with a go command whose
-// `list -mod=readonly` (the module check's build list) waits for a `go
+// `mod graph` (the module check's build list) waits for a `go
 // build` to have started, the release completes (run one after the other,
 // the check would give up).
 func TestReleaseChecksVendorAlongsideCompile(t *testing.T) {
@@ -213,7 +213,7 @@ func TestReleaseChecksVendorAlongsideCompile(t *testing.T) {
 	started := filepath.Join(dir, "build-started")
 	script := fmt.Sprintf(`#!/bin/sh
 if [ "$1" = build ]; then : > '%[1]s'; fi
-if [ "$1 $2" = "list -mod=readonly" ]; then
+if [ "$1 $2" = "mod graph" ]; then
 	i=0
 	while [ ! -e '%[1]s' ]; do
 		i=$((i+1)); [ $i -gt 600 ] && { echo "no go build started while the module check ran" >&2; exit 1; }

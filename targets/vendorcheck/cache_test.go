@@ -12,9 +12,9 @@ import (
 	"github.com/gantrybuild/gantry/targets/internal/testrepo"
 )
 
-// countingGo writes a go command that records each `go list` (the build
-// list of the module check) and `go mod vendor` it runs in a file, then runs
-// the real go.
+// countingGo writes a go command that records each `go mod graph` (the
+// build list of the module check) and `go mod vendor` it runs in a file,
+// then runs the real go.
 func countingGo(t *testing.T) (goBin string, calls func() []string) {
 	t.Helper()
 	if runtime.GOOS == "windows" {
@@ -23,7 +23,7 @@ func countingGo(t *testing.T) (goBin string, calls func() []string) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "calls")
 	goBin = filepath.Join(dir, "go")
-	script := "#!/bin/sh\ncase \"$1 $2\" in\n\"list -mod=readonly\") echo list >> " + log + ";;\n\"mod vendor\") echo mod-vendor >> " + log + ";;\nesac\nexec go \"$@\"\n"
+	script := "#!/bin/sh\ncase \"$1 $2\" in\n\"mod graph\") echo mod-graph >> " + log + ";;\n\"mod vendor\") echo mod-vendor >> " + log + ";;\nesac\nexec go \"$@\"\n"
 	if err := os.WriteFile(goBin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestCheckCache(t *testing.T) {
 		want    []string // go commands run
 		wantErr string
 	}{
-		{"first run", func() {}, []string{"list", "mod-vendor"}, ""},
+		{"first run", func() {}, []string{"mod-graph", "mod-vendor"}, ""},
 		{"unchanged", func() {}, nil, ""},
 		{"edited function body", func() {
 			write(t, main, strings.Replace(string(orig), `kind := "development build"`, `kind := "dev build"`, 1))
@@ -76,7 +76,7 @@ func TestCheckCache(t *testing.T) {
 		{"go.sum changed", func() {
 			os.WriteFile(filepath.Join(dir, semverGo), mustRead(t, filepath.Join(testdataHello(), semverGo)), 0o644)
 			appendFile(t, filepath.Join(dir, "go.sum"), "\n")
-		}, []string{"list", "mod-vendor"}, ""},
+		}, []string{"mod-graph", "mod-vendor"}, ""},
 	}
 	for _, s := range steps {
 		s.edit()

@@ -1,7 +1,6 @@
 package vendorcheck
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -18,7 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
 	"golang.org/x/mod/sumdb/dirhash"
 	"golang.org/x/sync/errgroup"
 
@@ -190,33 +191,61 @@ func buildListKey(dir string, vars goenv.Vars) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// buildList lists the modules `go mod verify` checks (the build list but
-// the main module), as "path@version", each replaced by its replacement
-// when that is a module version; modules replaced by a directory are not in
-// the module cache and are left out.
+// buildList lists the modules `go mod verify` checks: the build list but
+// the main module, as "path@version", each replaced by its replacement in
+// go.mod when that is a module version (modules replaced by a directory
+// are not in the module cache and are left out). It reads `go mod graph`,
+// which needs no more of the network than go mod verify (go list -m would
+// look up every module's .info).
 func buildList(ctx context.Context, req Request) ([]string, error) {
-	out, err := run(ctx, req, "list", "-mod=readonly", "-m", "-f",
-		"{{if not .Main}}{{.Path}} {{.Version}}{{with .Replace}} {{.Path}} {{.Version}}{{end}}{{end}}", "all")
+	out, err := run(ctx, req, "mod", "graph")
 	if err != nil {
-		return nil, fmt.Errorf("listing the build list with %s: %s", req.GoBin, firstLines(out, err))
+		return nil, fmt.Errorf("reading the module graph with %s mod graph: %s", req.GoBin, firstLines(out, err))
 	}
-	return parseBuildList(out), nil
+	gomod, err := os.ReadFile(filepath.Join(req.Dir, "go.mod"))
+	if err != nil {
+		return nil, err
+	}
+	f, err := modfile.Parse("go.mod", gomod, nil)
+	if err != nil {
+		return nil, err
+	}
+	return selectBuildList(out, f.Replace), nil
 }
 
-// parseBuildList reads buildList's go list output.
-func parseBuildList(out []byte) []string {
-	var mods []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		switch {
-		case len(f) == 2 && f[1] != "":
-			mods = append(mods, f[0]+"@"+f[1])
-		case len(f) == 4:
-			mods = append(mods, f[2]+"@"+f[3])
+// selectBuildList reads `go mod graph` output: the build list is the
+// highest version of each module path in the graph (minimal version
+// selection), then go.mod's replacements apply.
+func selectBuildList(graph []byte, replace []*modfile.Replace) []string {
+	selected := map[string]string{}
+	for line := range strings.Lines(string(graph)) {
+		for _, node := range strings.Fields(line) {
+			path, version, ok := strings.Cut(node, "@")
+			if !ok || path == "go" || path == "toolchain" {
+				continue // the main module, or the go version
+			}
+			if v, seen := selected[path]; !seen || semver.Compare(version, v) > 0 {
+				selected[path] = version
+			}
 		}
-		// One field (no version: a workspace module) or three (replaced by
-		// a directory): not in the module cache.
+	}
+	var mods []string
+	for path, version := range selected {
+		m := path + "@" + version
+		for _, r := range replace {
+			if r.Old.Path == path && (r.Old.Version == "" || r.Old.Version == version) {
+				m = ""
+				if r.New.Version != "" {
+					m = r.New.Path + "@" + r.New.Version
+				}
+				if r.Old.Version != "" {
+					break // a versioned replacement wins over an unversioned one
+				}
+			}
+		}
+		if m != "" {
+			mods = append(mods, m)
+		}
 	}
 	slices.Sort(mods)
 	return slices.Compact(mods)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/mod/modfile"
 )
 
 // TestModuleCacheTampering: a file of a dependency edited in the module
@@ -120,16 +121,26 @@ func TestModuleCacheTampering(t *testing.T) {
 	})
 }
 
-func TestParseBuildList(t *testing.T) {
-	out := "\n" + // the main module
-		"golang.org/x/mod v0.42.0\n" +
-		"example.com/a v1.0.0 example.com/b v1.1.0\n" + // replaced by a module version
-		"example.com/c v1.0.0 ../c \n" + // replaced by a directory
-		"example.com/ws\n" + // no version
-		"golang.org/x/mod v0.42.0\n"
-	got := parseBuildList([]byte(out))
-	want := []string{"example.com/b@v1.1.0", "golang.org/x/mod@v0.42.0"}
+func TestSelectBuildList(t *testing.T) {
+	graph := "example.com/m example.com/a@v1.0.0\n" +
+		"example.com/m go@1.26.0\n" +
+		"go@1.26.0 toolchain@go1.26.0\n" +
+		"example.com/m example.com/c@v1.0.0\n" +
+		"example.com/m example.com/d@v1.0.0\n" +
+		"example.com/a@v1.0.0 example.com/d@v1.2.0\n" +
+		"example.com/a@v1.0.0 example.com/e@v0.1.0-20260101000000-abcdefabcdef\n" +
+		"example.com/c@v1.0.0 example.com/e@v0.0.9\n"
+	gomod := "module example.com/m\n" +
+		"replace example.com/c => ../c\n" + // by a directory: not in the module cache
+		"replace example.com/d => example.com/dd v2.0.0\n" +
+		"replace example.com/d v1.2.0 => example.com/d12 v1.2.1\n" // the versioned one wins
+	f, err := modfile.Parse("go.mod", []byte(gomod), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := selectBuildList([]byte(graph), f.Replace)
+	want := []string{"example.com/a@v1.0.0", "example.com/d12@v1.2.1", "example.com/e@v0.1.0-20260101000000-abcdefabcdef"}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("parseBuildList (-want +got):\n%s", diff)
+		t.Errorf("selectBuildList (-want +got):\n%s", diff)
 	}
 }
