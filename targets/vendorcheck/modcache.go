@@ -44,7 +44,7 @@ import (
 
 // modFormat versions the module record: bump it when what it holds, or how
 // a signature is computed, changes.
-const modFormat = 1
+const modFormat = 2
 
 // modRecord is what the module check remembers between runs.
 type modRecord struct {
@@ -293,19 +293,18 @@ func locate(modcache, pathAtVersion string) (location, error) {
 // its signature to identify its content; absent, that nothing of the
 // module is in the cache.
 func (l location) signature() (sig string, racy, absent bool) {
-	start := time.Now()
-	h := sha256.New()
+	since := time.Now().Add(-modSumRacyWindow)
+	b := make([]byte, 0, 4096)
 	ok := true
 	add := func(name string, fi fs.FileInfo) {
-		s, changed, good := statcache.Signature(fi)
-		if !good {
+		b = append(append(b, name...), 0)
+		var changed time.Time
+		var good bool
+		if b, changed, good = statcache.AppendSignature(b, fi); !good {
 			ok = false
-			return
-		}
-		if !changed.Before(start.Add(-modSumRacyWindow)) {
+		} else if changed.After(since) {
 			racy = true
 		}
-		fmt.Fprintf(h, "%q %s\n", name, s)
 	}
 	absent = true
 	for _, f := range []string{l.zipFile, l.zipFile + "hash"} {
@@ -313,7 +312,7 @@ func (l location) signature() (sig string, racy, absent bool) {
 			absent = false
 			add(filepath.Base(f), fi)
 		} else {
-			fmt.Fprintf(h, "%q missing\n", filepath.Base(f))
+			b = append(b, "missing\x00"...)
 		}
 	}
 	err := filepath.WalkDir(l.dir, func(p string, d fs.DirEntry, err error) error {
@@ -337,7 +336,8 @@ func (l location) signature() (sig string, racy, absent bool) {
 	if !ok {
 		return "", racy, absent
 	}
-	return hex.EncodeToString(h.Sum(nil)), racy, absent
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), racy, absent
 }
 
 // verify is go mod verify's check of one module (cmd/go's verifyMod), plus
