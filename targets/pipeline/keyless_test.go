@@ -18,13 +18,6 @@ import (
 	"github.com/gantrybuild/gantry/targets/sign"
 )
 
-// The sigstore servers start once for the package's tests.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	sigstoretest.StopShared()
-	os.Exit(code)
-}
-
 // A keyless release, as in a GitHub Actions job with `id-token: write`,
 // against a real Fulcio, Rekor v2 and timestamp authority on 127.0.0.1,
 // pushed to a real registry: cosign v3 and v2 verify the index and each
@@ -35,7 +28,7 @@ func TestKeylessRelease(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds, signs against the sigstore servers and pushes")
 	}
-	st := sigstoretest.Shared(t)
+	st := sigstoretest.Run(t)
 	reg := registrytest.Start(t)
 	repo := testrepo.New(t, "hello", "")
 	repo.Tag(t, "v1.2.3")

@@ -7,6 +7,7 @@ package sigstoretest
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -28,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofrs/flock"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -56,9 +58,10 @@ type Stack struct {
 	// cosign v2's legacy verify-attestation, which takes no trusted root.
 	CAChain, TSAChain string
 
-	dir    string
-	issuer *issuer
-	procs  []*proc
+	dir     string
+	issuer  *issuer
+	procs   []*proc
+	tsaLock *flock.Flock
 }
 
 // Token mints an ID token for the default workflow, audience sigstore.
@@ -99,6 +102,21 @@ func Shared(t testing.TB) *Stack {
 	return shared
 }
 
+// Run starts a stack for one test and stops it when the test ends. Without
+// the server binaries the test is skipped, or fails under CI=true.
+func Run(t testing.TB) *Stack {
+	t.Helper()
+	for _, b := range Binaries {
+		ocitest.NeedTool(t, b)
+	}
+	s, err := Start(t.TempDir())
+	if err != nil {
+		t.Fatalf("starting the sigstore stack: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
 // StopShared stops the shared stack, if one was started, and removes its
 // directory.
 func StopShared() {
@@ -109,8 +127,8 @@ func StopShared() {
 }
 
 // Start runs the stack with its state in dir.
-func Start(dir string) (s *Stack, err error) {
-	s = &Stack{dir: dir}
+func Start(dir string) (_ *Stack, err error) {
+	s := &Stack{dir: dir}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -126,6 +144,18 @@ func Start(dir string) (s *Stack, err error) {
 	}
 	rekorKey, err := s.startRekor()
 	if err != nil {
+		return nil, err
+	}
+	// timestamp-server always serves metrics on :2112, so one runs at a
+	// time on a machine: test packages running in parallel take turns.
+	s.tsaLock = flock.New(filepath.Join(os.TempDir(), "gantry-sigstoretest-tsa.lock"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	locked, err := s.tsaLock.TryLockContext(ctx, 100*time.Millisecond)
+	cancel()
+	if err != nil || !locked {
+		return nil, fmt.Errorf("waiting for another test's timestamp authority to stop (port 2112): %v", err)
+	}
+	if err := waitPortFree(":2112", 5*time.Minute); err != nil {
 		return nil, err
 	}
 	if err := s.startTSA(); err != nil {
@@ -147,6 +177,9 @@ func (s *Stack) Stop() {
 	}
 	if s.issuer != nil {
 		s.issuer.close()
+	}
+	if s.tsaLock != nil {
+		s.tsaLock.Unlock()
 	}
 }
 
@@ -458,4 +491,20 @@ func (b *lockedBuffer) tail(n int) string {
 		s = "…" + s[len(s)-n:]
 	}
 	return s
+}
+
+// waitPortFree waits until addr can be listened on (a process outside
+// the lock, e.g. an older test binary, may hold it).
+func waitPortFree(addr string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		l, err := net.Listen("tcp", addr)
+		if err == nil {
+			return l.Close()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("port %s stays busy (timestamp-server needs it for metrics): %w", addr, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
