@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/sign/keys"
 )
 
@@ -34,22 +33,10 @@ func Keygen(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	keyPath, pubPath = rel(keyPath), rel(pubPath)
-	fmt.Printf("wrote %s (private, encrypted with COSIGN_PASSWORD; never commit it) and %s (public)\n", keyPath, pubPath)
-	fmt.Printf("sign with GANTRY_SIGN_KEY=%s; verify with GANTRY_VERIFY_KEY=%s or `cosign verify --key %s`\n", keyPath, pubPath, pubPath)
+	keyPath, pubPath = shared.RelPath(keyPath), shared.RelPath(pubPath)
+	fmt.Fprintf(os.Stderr, "wrote %s (private, encrypted with COSIGN_PASSWORD; never commit it) and %s (public)\n", keyPath, pubPath)
+	fmt.Fprintf(os.Stderr, "sign with GANTRY_SIGN_KEY=%s; verify with GANTRY_VERIFY_KEY=%s or `cosign verify --key %s`\n", keyPath, pubPath, pubPath)
 	return nil
-}
-
-// rel shortens a path under the working directory.
-func rel(p string) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return p
-	}
-	if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
-		return r
-	}
-	return p
 }
 
 // Signature verifies, offline, that every manifest in dist/oci (or the pushed image GANTRY_VERIFY_IMAGE) is signed by GANTRY_VERIFY_KEY, or keyless by GANTRY_VERIFY_IDENTITY and GANTRY_VERIFY_ISSUER under GANTRY_TRUSTED_ROOT, and names what is unsigned or invalid.

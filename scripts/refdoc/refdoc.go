@@ -228,8 +228,8 @@ func exprString(e ast.Expr) string {
 }
 
 func writeEnv(b *bytes.Buffer) {
-	b.WriteString("## Environment variables\n\nEvery variable Gantry reads (`config.Vars`). Secret ones are shown as `(set)` by `mage config`\nand never logged.\n\n| variable | meaning | secret |\n| --- | --- | --- |\n")
-	for _, v := range config.Vars {
+	b.WriteString("## Environment variables\n\nEvery variable Gantry reads (`config.Vars()`). Secret ones are shown as `(set)` by `go tool mage config`\nand never logged.\n\n| variable | meaning | secret |\n| --- | --- | --- |\n")
+	for _, v := range config.Vars() {
 		secret := ""
 		if v.Secret {
 			secret = "yes"

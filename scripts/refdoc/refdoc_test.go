@@ -41,7 +41,7 @@ func TestReferenceCoversEverything(t *testing.T) {
 			t.Errorf("reference lacks %s", want)
 		}
 	}
-	for _, v := range config.Vars {
+	for _, v := range config.Vars() {
 		if !strings.Contains(s, "| `"+v.Name+"` |") {
 			t.Errorf("reference lacks %s", v.Name)
 		}

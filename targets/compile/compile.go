@@ -30,6 +30,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gantrybuild/gantry/targets/internal/goenv"
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/platform"
 )
 
@@ -241,7 +242,7 @@ type spec struct {
 func build(ctx context.Context, req Request, sp spec, log io.Writer) (built bool, err error) {
 	if sp.sc != nil {
 		if sp.sc.upToDate(sp.out, sp.key) {
-			fmt.Fprintf(log, "compile: %s for %s -> %s (up to date: no input changed since it was built)\n", req.Package, platform.String(sp.plat), sp.out)
+			fmt.Fprintf(log, "compile: %s for %s -> %s (up to date: no input changed since it was built)\n", req.Package, platform.String(sp.plat), shared.RelPath(sp.out))
 			return false, nil
 		}
 		sp.sc.forget(sp.out)
@@ -252,7 +253,7 @@ func build(ctx context.Context, req Request, sp spec, log io.Writer) (built bool
 		fmt.Fprintf(log, "compile: %s for %s failed after %s\n", req.Package, platform.String(sp.plat), since(start))
 		return false, fmt.Errorf("compiling %s for %s: %w", req.Package, platform.String(sp.plat), err)
 	}
-	fmt.Fprintf(log, "compile: %s for %s -> %s (%s)\n", req.Package, platform.String(sp.plat), sp.out, since(start))
+	fmt.Fprintf(log, "compile: %s for %s -> %s (%s)\n", req.Package, platform.String(sp.plat), shared.RelPath(sp.out), since(start))
 	return true, nil
 }
 
@@ -274,7 +275,7 @@ func buildBatch(ctx context.Context, reqs []Request, specs []spec, batch []int, 
 		}
 		if fresh {
 			for _, i := range batch {
-				fmt.Fprintf(logs[specs[i].req], "compile: %s for %s -> %s (up to date: no input changed since it was built)\n", pkgs[0], plat, specs[i].out)
+				fmt.Fprintf(logs[specs[i].req], "compile: %s for %s -> %s (up to date: no input changed since it was built)\n", pkgs[0], plat, shared.RelPath(specs[i].out))
 			}
 			return false, nil
 		}
@@ -303,7 +304,7 @@ func buildBatch(ctx context.Context, reqs []Request, specs []spec, batch []int, 
 		return false, fmt.Errorf("compiling %s for %s: %w", together, plat, err)
 	}
 	for j, i := range batch {
-		fmt.Fprintf(logs[specs[i].req], "compile: %s for %s -> %s (%s, one go build for %s)\n", pkgs[j], plat, specs[i].out, since(start), together)
+		fmt.Fprintf(logs[specs[i].req], "compile: %s for %s -> %s (%s, one go build for %s)\n", pkgs[j], plat, shared.RelPath(specs[i].out), since(start), together)
 	}
 	return true, nil
 }

@@ -42,7 +42,7 @@ func repoRoot(t *testing.T) string {
 // TestEnvReadOnlyInConfig walks every non-test Go file of the repository
 // and fails when one outside targets/config reads a Gantry variable
 // (GANTRY_* or SOURCE_DATE_EPOCH) from the process environment: the config
-// package reads the environment, so `mage config` lists every knob.
+// package reads the environment, so `go tool mage config` lists every knob.
 func TestEnvReadOnlyInConfig(t *testing.T) {
 	root := repoRoot(t)
 	configDir := filepath.Join(root, "targets", "config")
@@ -71,7 +71,7 @@ func TestEnvReadOnlyInConfig(t *testing.T) {
 		files++
 		rel, _ := filepath.Rel(root, p)
 		for _, r := range envReads(t, rel, src) {
-			t.Errorf("%s reads the environment outside targets/config; register the variable in config.Vars and read it through config.Load", r)
+			t.Errorf("%s reads the environment outside targets/config; register the variable in config.Vars() and read it through config.Load", r)
 		}
 		return nil
 	})

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 )
 
 // Defaults.
@@ -28,7 +30,7 @@ const (
 )
 
 // DefaultPlatforms are built when nothing else is configured.
-var DefaultPlatforms = []string{"linux/amd64", "linux/arm64"}
+func DefaultPlatforms() []string { return []string{"linux/amd64", "linux/arm64"} }
 
 // Project is what a magefile registers: the images of a repository and the
 // settings they share. The zero value builds the module in the current
@@ -340,9 +342,7 @@ func imageLabels(images []Image) []string {
 	return out
 }
 
-var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-
-func validTag(s string) bool { return tagRE.MatchString(s) }
+func validTag(s string) bool { return shared.ValidTag(s) }
 
 func abs(root, p string) string {
 	if filepath.IsAbs(p) {

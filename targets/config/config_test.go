@@ -515,7 +515,7 @@ func TestPrintListsEveryVar(t *testing.T) {
 			lines[f[0]] = line
 		}
 	}
-	for _, v := range Vars {
+	for _, v := range Vars() {
 		line, ok := lines[v.Name]
 		if !ok {
 			t.Errorf("Print lists no line for %s; output:\n%s", v.Name, out)
@@ -550,9 +550,9 @@ func TestPrintListsEveryVar(t *testing.T) {
 }
 
 func TestValuesRedactsSecrets(t *testing.T) {
-	saved := Vars
-	t.Cleanup(func() { Vars = saved })
-	Vars = append(append([]Var(nil), saved...), Var{Name: "GANTRY_TEST_TOKEN", Description: "a secret", Secret: true})
+	saved := vars
+	t.Cleanup(func() { vars = saved })
+	vars = append(Vars(), Var{Name: "GANTRY_TEST_TOKEN", Description: "a secret", Secret: true})
 
 	got := MapEnv(map[string]string{"GANTRY_TEST_TOKEN": "hunter2", "GANTRY_OUT": " out ", "UNRELATED": "x"}).Values()
 	want := map[string]string{"GANTRY_TEST_TOKEN": "(set)", "GANTRY_OUT": "out"}
@@ -563,7 +563,7 @@ func TestValuesRedactsSecrets(t *testing.T) {
 
 func TestVarsDeclaredOnce(t *testing.T) {
 	seen := map[string]bool{}
-	for _, v := range Vars {
+	for _, v := range Vars() {
 		if seen[v.Name] {
 			t.Errorf("%s is declared twice", v.Name)
 		}

@@ -3,13 +3,14 @@ package config
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
 // Var is one environment variable Gantry reads. Every variable is declared
-// here, and only this package reads the environment, so `mage config` can
+// here, and only this package reads the environment, so `go tool mage config` can
 // list every knob and logs can redact the secret ones.
 type Var struct {
 	Name        string
@@ -23,9 +24,11 @@ type Var struct {
 	EmptyUnset bool
 }
 
-// Vars lists every environment variable Gantry reads, in the order `mage
-// config` prints them.
-var Vars = []Var{
+// Vars lists every environment variable Gantry reads, in the order `go tool
+// mage config` prints them.
+func Vars() []Var { return slices.Clone(vars) }
+
+var vars = []Var{
 	{Name: "GANTRY_PLATFORMS", Description: "comma-separated platforms to build (default linux/amd64,linux/arm64), e.g. linux/amd64,linux/arm64,linux/arm/v7,windows/amd64 (windows needs GANTRY_BASES)"},
 	{Name: "GANTRY_MAIN", Description: "main package to build, relative to the module (e.g. ./cmd/server); one image only"},
 	{Name: "GANTRY_IMAGE", Description: "image name with one image configured; with several, a comma-separated list of the images to build"},
@@ -115,7 +118,7 @@ func (e Env) lookup(name string) (string, bool) {
 }
 
 func declared(name string) bool {
-	for _, v := range Vars {
+	for _, v := range vars {
 		if v.Name == name {
 			return true
 		}
@@ -127,7 +130,7 @@ func declared(name string) bool {
 // ones replaced by "(set)", for display.
 func (e Env) Values() map[string]string {
 	out := map[string]string{}
-	for _, v := range Vars {
+	for _, v := range vars {
 		val, ok := e.lookup(v.Name)
 		if !ok {
 			continue
@@ -185,7 +188,7 @@ func checkEmpty(env Env) error {
 	if env == nil {
 		return nil
 	}
-	for _, v := range Vars {
+	for _, v := range vars {
 		if v.EmptyUnset || !strings.HasPrefix(v.Name, "GANTRY_") {
 			continue
 		}

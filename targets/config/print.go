@@ -60,7 +60,7 @@ func Print(w io.Writer, c *Config, env Env) error {
 	}
 	fmt.Fprintf(tw, "\nenvironment\t\t\n")
 	values := env.Values()
-	for _, v := range Vars {
+	for _, v := range vars {
 		val, ok := values[v.Name]
 		if !ok {
 			val = "(unset)"

@@ -63,11 +63,11 @@ func (s Secret) GoString() string { return strconv.Quote(s.String()) }
 // MarshalText keeps encoders from writing the value.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// SemverTagKinds are the values Push.SemverTags may hold.
-var SemverTagKinds = []string{"patch", "minor", "major", "latest"}
+// semverTagKinds are the values Push.SemverTags may hold.
+var semverTagKinds = []string{"patch", "minor", "major", "latest"}
 
-// ProgressModes are the values Push.Progress may hold.
-var ProgressModes = []string{"auto", "live", "plain", "quiet"}
+// progressModes are the values Push.Progress may hold.
+var progressModes = []string{"auto", "live", "plain", "quiet"}
 
 // loadPush applies the environment over p and validates it.
 func loadPush(p Push, env Env) (PushConfig, error) {
@@ -145,12 +145,12 @@ func (c PushConfig) validate() error {
 		if k == "none" && len(c.SemverTags) == 1 {
 			continue
 		}
-		if !slices.Contains(SemverTagKinds, k) {
-			return fmt.Errorf("semver tag kind %q is unknown: use a comma-separated list of %s, or none (GANTRY_SEMVER_TAGS)", k, strings.Join(SemverTagKinds, ", "))
+		if !slices.Contains(semverTagKinds, k) {
+			return fmt.Errorf("semver tag kind %q is unknown: use a comma-separated list of %s, or none (GANTRY_SEMVER_TAGS)", k, strings.Join(semverTagKinds, ", "))
 		}
 	}
-	if c.Progress != "" && !slices.Contains(ProgressModes, c.Progress) {
-		return fmt.Errorf("progress %q is unknown: use one of %s (GANTRY_PROGRESS)", c.Progress, strings.Join(ProgressModes, ", "))
+	if c.Progress != "" && !slices.Contains(progressModes, c.Progress) {
+		return fmt.Errorf("progress %q is unknown: use one of %s (GANTRY_PROGRESS)", c.Progress, strings.Join(progressModes, ", "))
 	}
 	if (c.Username == "") != (c.Password == "") {
 		return fmt.Errorf("set both GANTRY_REGISTRY_USERNAME and GANTRY_REGISTRY_PASSWORD, or neither (then credentials come from docker login)")

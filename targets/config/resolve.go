@@ -42,7 +42,7 @@ func resolve(img Image, root string) (Target, error) {
 		return Target{}, fmt.Errorf("image name %q is not a valid OCI repository name: use lower-case letters, digits and separators (. _ -), e.g. set GANTRY_IMAGE=my-app", img.Name)
 	}
 	if len(img.Platforms) == 0 {
-		img.Platforms = DefaultPlatforms
+		img.Platforms = DefaultPlatforms()
 	}
 	if t.Platforms, err = platform.ParseList(strings.Join(img.Platforms, ",")); err != nil {
 		return Target{}, err

@@ -24,8 +24,8 @@ type SBOMConfig struct {
 	SBOM
 }
 
-// SBOMFormats are the values SBOM.Format may hold.
-var SBOMFormats = []string{"spdx", "cyclonedx"}
+// sbomFormats are the values SBOM.Format may hold.
+var sbomFormats = []string{"spdx", "cyclonedx"}
 
 // Enabled reports whether release describes the images.
 func (s SBOMConfig) Enabled() bool { return !s.Disable }
@@ -50,7 +50,7 @@ func loadSBOM(s SBOM, env Env) (SBOMConfig, error) {
 		}
 		c.NoProvenance = !on
 	}
-	if c.Format != "" && !slices.Contains(SBOMFormats, c.Format) {
+	if c.Format != "" && !slices.Contains(sbomFormats, c.Format) {
 		return c, fmt.Errorf("SBOM format %q is not supported: use spdx (default) or cyclonedx (GANTRY_SBOM_FORMAT)", c.Format)
 	}
 	return c, nil

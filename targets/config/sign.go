@@ -47,8 +47,8 @@ type SignConfig struct {
 	Skipped string
 }
 
-// SignFormats are the values Sign.Format may hold.
-var SignFormats = []string{"both", "bundle", "legacy"}
+// signFormats are the values Sign.Format may hold.
+var signFormats = []string{"both", "bundle", "legacy"}
 
 // DefaultKeygenPrefix is where keygen writes the key pair by default.
 const DefaultKeygenPrefix = "cosign"
@@ -111,7 +111,7 @@ func loadSign(s Sign, env Env, root string) (SignConfig, error) {
 	if c.Format == "" {
 		c.Format = "both"
 	}
-	if !slices.Contains(SignFormats, c.Format) {
+	if !slices.Contains(signFormats, c.Format) {
 		return c, fmt.Errorf("signature format %q is unknown: use both (default), bundle or legacy (GANTRY_SIGN_FORMAT)", c.Format)
 	}
 	if c.KeygenPrefix == "" {
@@ -186,7 +186,7 @@ func (s SignConfig) KeyFiles() []string {
 func printSign(w io.Writer, c SignConfig) {
 	switch {
 	case c.Key == "" && !c.Keyless.Enabled:
-		fmt.Fprintf(w, "sign\toff (set GANTRY_SIGN_KEY to sign, or GANTRY_SIGN_KEYLESS=1 in CI; `mage keygen` makes a key pair)\n")
+		fmt.Fprintf(w, "sign\toff (set GANTRY_SIGN_KEY to sign, or GANTRY_SIGN_KEYLESS=1 in CI; `go tool mage keygen` makes a key pair)\n")
 	case c.Skipped != "":
 		fmt.Fprintf(w, "sign\toff: %s\n", c.Skipped)
 	default:

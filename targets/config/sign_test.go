@@ -69,7 +69,7 @@ func TestLoadSignErrors(t *testing.T) {
 	}
 }
 
-// `mage config` shows where the key is, never a secret.
+// `go tool mage config` shows where the key is, never a secret.
 func TestPrintSignHidesSecrets(t *testing.T) {
 	root := app(t, "hello")
 	const body = "c2VjcmV0LWtleS1ieXRlcw"

@@ -65,7 +65,7 @@ func allowed(allow []string, name string) bool {
 func closest(name string) string {
 	upper := strings.ToUpper(name)
 	best, bestD := "", -1
-	for _, v := range Vars {
+	for _, v := range vars {
 		if !strings.HasPrefix(v.Name, "GANTRY_") {
 			continue
 		}

@@ -338,7 +338,7 @@ func TestPlatformsErrors(t *testing.T) {
 		name, dir string
 		want      []string
 	}{
-		{"no oci-layout", notLayout, []string{notLayout, "not an OCI image layout"}},
+		{"no oci-layout", notLayout, []string{notLayout, "no OCI image layout"}},
 		{"image without platform", noPlatform, []string{noPlatform, digestOf(t, img).String(), "no platform"}},
 	}
 	for _, tc := range tests {

@@ -3,7 +3,6 @@ package index
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -27,8 +26,8 @@ type Source struct {
 // Platforms lists the platform images a layout holds: the image manifests
 // named in index.json, and the children of image indexes named there.
 func Platforms(dir string) ([]Source, error) {
-	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
-		return nil, fmt.Errorf("%s is not an OCI image layout (no oci-layout file): pass the dist/oci/<name> directory of a layout build", dir)
+	if err := ocidir.Exists(dir); err != nil {
+		return nil, fmt.Errorf("%w: pass the dist/oci/<name> directory of a layout build", err)
 	}
 	root, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
@@ -119,7 +118,7 @@ func Merge(ctx context.Context, out *ocidir.Dir, from []string) ([]Source, error
 			return nil, err
 		}
 		if len(srcs) == 0 {
-			return nil, fmt.Errorf("layout %s holds no platform image: run `mage layout` there first", dir)
+			return nil, fmt.Errorf("layout %s holds no platform image: run `go tool mage layout` there first", dir)
 		}
 		all = append(all, srcs...)
 	}

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gantrybuild/gantry/targets/compile"
 	"github.com/gantrybuild/gantry/targets/inject"
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/platform"
 	"github.com/gantrybuild/gantry/targets/vendorcheck"
 )
@@ -48,7 +48,7 @@ func (b *Build) vendorCheck(ctx context.Context, log io.Writer) error {
 func (b *Build) vendorCheckAndCompile(ctx context.Context) error {
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	log := &lockedWriter{w: b.opts.Log}
+	log := shared.NewLockedWriter(b.opts.Log)
 	checked := make(chan error, 1)
 	go func() {
 		err := b.vendorCheck(ctx, log)
@@ -151,16 +151,4 @@ func (b *Build) linkValues() map[string]string {
 		"revision":   b.Git.Revision,
 		"build time": b.Created.Format(time.RFC3339),
 	}
-}
-
-// lockedWriter serialises the log lines of steps that run at once.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/index"
 	"github.com/gantrybuild/gantry/targets/internal/ocitest"
+	"github.com/gantrybuild/gantry/targets/internal/sigstoretest"
 	"github.com/gantrybuild/gantry/targets/pipeline"
 	"github.com/gantrybuild/gantry/targets/platform"
 )
@@ -38,9 +39,14 @@ func (w logWriter) Write(p []byte) (int, error) {
 	}
 }
 
-func init() {
-	// This machine sets GOFLAGS globally; builds must not depend on it.
+// TestMain keeps a developer's GOFLAGS (set globally on some machines) from
+// the builds these tests run, and stops the sigstore servers the keyless
+// tests start once for the package.
+func TestMain(m *testing.M) {
 	os.Unsetenv("GOFLAGS")
+	code := m.Run()
+	sigstoretest.StopShared()
+	os.Exit(code)
 }
 
 // newBuild loads p for the module in dir with env as the only environment

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/index"
+	"github.com/gantrybuild/gantry/targets/ocidir"
 )
 
 // Index writes, for every image, the multi-arch image index over the
@@ -60,7 +60,7 @@ func (b *Build) indexImage(ctx context.Context, t config.Target) error {
 		return err
 	}
 	if len(srcs) == 0 {
-		return fmt.Errorf("%s holds no platform image: run `mage layout` first", store.Path())
+		return fmt.Errorf("%s holds no platform image: run `go tool mage layout` first", store.Path())
 	}
 	version := srcs[0].Version
 	if version == "" {
@@ -101,16 +101,16 @@ func (b *Build) indexFrom(t config.Target) ([]string, error) {
 	}
 	var dirs []string
 	for _, d := range b.Config.IndexFrom {
-		isLayout := exists(filepath.Join(d, "oci-layout"))
+		isLayout := ocidir.IsLayout(d)
 		switch {
 		case isLayout && (len(b.Config.Images) == 1 || filepath.Base(d) == t.Name):
 			dirs = append(dirs, d)
 		case isLayout && others[filepath.Base(d)]:
 			// Another image's layout: a CI download of a single artifact
 			// of dist/oci/ puts each image's layout in the directory.
-		case exists(filepath.Join(d, "oci", t.Name, "oci-layout")):
+		case ocidir.IsLayout(filepath.Join(d, "oci", t.Name)):
 			dirs = append(dirs, filepath.Join(d, "oci", t.Name))
-		case exists(filepath.Join(d, t.Name, "oci-layout")):
+		case ocidir.IsLayout(filepath.Join(d, t.Name)):
 			dirs = append(dirs, filepath.Join(d, t.Name))
 		default:
 			return nil, fmt.Errorf("GANTRY_INDEX_FROM entry %s holds no layout for image %s: pass a layout directory (dist/oci/%s) or an output directory containing oci/%s", d, t.Name, t.Name, t.Name)
@@ -143,9 +143,4 @@ func commonAnnotations(srcs []index.Source) (map[string]string, error) {
 	}
 	delete(common, index.BaseDigest)
 	return common, nil
-}
-
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

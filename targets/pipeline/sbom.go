@@ -9,6 +9,7 @@ import (
 
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/internal/goenv"
+	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/sbom"
 )
 
@@ -25,8 +26,8 @@ func (b *Build) SBOM(ctx context.Context) error {
 		return err
 	}
 	for _, t := range b.Config.Images {
-		if _, err := os.Stat(filepath.Join(b.LayoutDir(t), "oci-layout")); err != nil {
-			return fmt.Errorf("image %s: nothing to describe: no OCI layout at %s: run `mage index` (or release) first", t.Name, b.LayoutDir(t))
+		if err := ocidir.Exists(b.LayoutDir(t)); err != nil {
+			return fmt.Errorf("image %s: nothing to describe: %w: run `go tool mage index` (or release) first", t.Name, err)
 		}
 	}
 	for _, t := range b.Config.Images {

@@ -5,8 +5,6 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -15,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/gantrybuild/gantry/targets/config"
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/sign"
 	"github.com/gantrybuild/gantry/targets/sign/keys"
@@ -22,7 +21,7 @@ import (
 )
 
 // errNoKey explains how to configure a signing key.
-var errNoKey = errors.New("no signing key configured: set GANTRY_SIGN_KEY to a cosign key file, env://VAR or a KMS URI (`mage keygen` makes a key pair), or GANTRY_SIGN_KEYLESS=1 in CI")
+var errNoKey = errors.New("no signing key configured: set GANTRY_SIGN_KEY to a cosign key file, env://VAR or a KMS URI (`go tool mage keygen` makes a key pair), or GANTRY_SIGN_KEYLESS=1 in CI")
 
 // Sign signs every image's layout (what index wrote) with the configured
 // key, in the configured formats, and writes the signatures into it.
@@ -39,8 +38,8 @@ func (b *Build) Sign(ctx context.Context) error {
 		return err
 	}
 	for _, t := range b.Config.Images {
-		if _, err := os.Stat(filepath.Join(b.LayoutDir(t), "oci-layout")); err != nil {
-			return fmt.Errorf("image %s: nothing to sign: no OCI layout at %s: run `mage index` (or release) first", t.Name, b.LayoutDir(t))
+		if err := ocidir.Exists(b.LayoutDir(t)); err != nil {
+			return fmt.Errorf("image %s: nothing to sign: %w: run `go tool mage index` (or release) first", t.Name, err)
 		}
 	}
 	signer, err := b.loadSigner(ctx)
@@ -143,7 +142,7 @@ func (b *Build) VerifySignatures(ctx context.Context) error {
 	}
 	var errs []error
 	for _, t := range b.Config.Images {
-		b.logf("verifying %s (%s)\n", relPath(b.LayoutDir(t)), formats)
+		b.logf("verifying %s (%s)\n", shared.RelPath(b.LayoutDir(t)), formats)
 		r, err := sign.VerifyLayout(ctx, b.LayoutDir(t), pub, opts...)
 		if r != nil {
 			r.Print(b.opts.Log)

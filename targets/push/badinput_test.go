@@ -37,7 +37,7 @@ func TestPushBadLayouts(t *testing.T) {
 
 	t.Run("missing layout", func(t *testing.T) {
 		_, err := pushOne(t, filepath.Join(t.TempDir(), "nothing"), proxy.Repo("x"))
-		wantError(t, err, "no OCI layout at", "mage release")
+		wantError(t, err, "no OCI image layout at", "go tool mage release")
 	})
 	t.Run("layout without index", func(t *testing.T) {
 		dir, _ := twoArch(t, "v1.0.0", 11)

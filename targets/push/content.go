@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 )
 
 // blobJob is one blob for every repository of one registry that needs it:
@@ -162,7 +164,7 @@ func (s *session) uploadJob(ctx context.Context, j *blobJob, o *options, st *Sta
 			l = &remote.MountableLayer{Layer: l, Reference: dest.base}
 		}
 		if err := s.upload(ctx, repo, l); err != nil {
-			return fmt.Errorf("pushing %s to %s: uploading blob %s (%s, %s): %w", dest.t.src.img.Name, repo, d.Digest, d.MediaType, HumanSize(d.Size), err)
+			return fmt.Errorf("pushing %s to %s: uploading blob %s (%s, %s): %w", dest.t.src.img.Name, repo, d.Digest, d.MediaType, shared.HumanSize(d.Size), err)
 		}
 		how := s.obs.outcome(dest.t.key, d.Digest)
 		s.count(st, func(st *Stats) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/platform"
 )
 
@@ -79,7 +80,7 @@ func githubSummary(r *Result) string {
 	}
 	s := r.Stats
 	fmt.Fprintf(&b, "\n%d blobs uploaded (%s sent), %d mounted, %d already there; %d tags moved, %d kept; %d retries; %s.\n",
-		s.Uploaded, HumanSize(s.BytesSent), s.Mounted, s.Existed, s.TagsMoved, s.TagsKept, s.Retries, s.Duration.Round(1e7))
+		s.Uploaded, shared.HumanSize(s.BytesSent), s.Mounted, s.Existed, s.TagsMoved, s.TagsKept, s.Retries, s.Duration.Round(1e7))
 	return b.String()
 }
 

@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -54,10 +53,10 @@ type blob struct {
 // layout fails before anything is sent. The caller calls unlock.
 func readSource(ctx context.Context, img Image, jobs int) (*source, error) {
 	dir := img.Layout
-	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no OCI layout at %s: run `mage release` (or layout, then index) first; push publishes what they wrote and never builds", dir)
+	if err := ocidir.Exists(dir); errors.Is(err, ocidir.ErrNoLayout) {
+		return nil, fmt.Errorf("%w: run `go tool mage release` (or layout, then index) first; push publishes what they wrote and never builds", err)
 	} else if err != nil {
-		return nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
+		return nil, err
 	}
 	store, err := ocidir.Open(dir)
 	if err != nil {
@@ -89,10 +88,10 @@ func (s *source) read(ctx context.Context, store *ocidir.Dir, jobs int) error {
 	}
 	switch len(indexes) {
 	case 0:
-		return fmt.Errorf("%s holds no image index: run `mage index` (or `mage release`) first", dir)
+		return fmt.Errorf("%s holds no image index: run `go tool mage index` (or `go tool mage release`) first", dir)
 	case 1:
 	default:
-		return fmt.Errorf("%s names %d image indexes in index.json; push publishes one: rebuild it with `mage index`", dir, len(indexes))
+		return fmt.Errorf("%s names %d image indexes in index.json; push publishes one: rebuild it with `go tool mage index`", dir, len(indexes))
 	}
 	s.indexDesc = indexes[0]
 	if s.index, err = store.ImageIndex(s.indexDesc.Digest); err != nil {
@@ -107,7 +106,7 @@ func (s *source) read(ctx context.Context, store *ocidir.Dir, jobs int) error {
 		s.version = s.indexDesc.Annotations[index.RefName]
 	}
 	if s.version == "" {
-		return fmt.Errorf("the index in %s has no version (annotation %s): rebuild it with `mage index`", dir, index.Version)
+		return fmt.Errorf("the index in %s has no version (annotation %s): rebuild it with `go tool mage index`", dir, index.Version)
 	}
 	s.revision = im.Annotations[index.Revision]
 	for _, child := range im.Manifests {
@@ -247,7 +246,7 @@ func verifyBlob(path string, d v1.Descriptor) error {
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("blob %s (%s) is missing: rebuild with `mage release`", d.Digest, d.MediaType)
+		return fmt.Errorf("blob %s (%s) is missing: rebuild with `go tool mage release`", d.Digest, d.MediaType)
 	}
 	if err != nil {
 		return err
@@ -259,7 +258,7 @@ func verifyBlob(path string, d v1.Descriptor) error {
 		return fmt.Errorf("reading blob %s: %w", d.Digest, err)
 	}
 	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != d.Digest.String() || n != d.Size {
-		return fmt.Errorf("blob %s is corrupt (content hashes to %s, %d bytes, descriptor says %d): rebuild with `mage release`; nothing was pushed", d.Digest, got, n, d.Size)
+		return fmt.Errorf("blob %s is corrupt (content hashes to %s, %d bytes, descriptor says %d): rebuild with `go tool mage release`; nothing was pushed", d.Digest, got, n, d.Size)
 	}
 	return nil
 }

@@ -2,11 +2,12 @@ package push
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"golang.org/x/mod/semver"
+
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 )
 
 // Semver selects the tags a release version (vX.Y.Z) adds besides itself.
@@ -47,12 +48,10 @@ func ParseSemver(kinds []string) (Semver, error) {
 }
 
 // maxTagLen is the distribution spec's limit.
-const maxTagLen = 128
-
-var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+const maxTagLen = shared.MaxTagLen
 
 // validTag reports whether s may be a tag (distribution spec grammar).
-func validTag(s string) bool { return tagRE.MatchString(s) }
+func validTag(s string) bool { return shared.ValidTag(s) }
 
 // VersionTag is the tag that names version: the version itself, except that
 // build metadata's '+', which a tag cannot hold, is written '_' (as Helm

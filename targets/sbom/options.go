@@ -127,18 +127,6 @@ func WithProvenance(on bool) Option {
 	return func(o *options) error { o.provenance = on; return nil }
 }
 
-// WithBuilderVersion sets the Gantry version the documents name as their
-// creator (default: the version of the Gantry module in this program).
-func WithBuilderVersion(v string) Option {
-	return func(o *options) error {
-		if v == "" {
-			return fmt.Errorf("builder version is empty")
-		}
-		o.builder = v
-		return nil
-	}
-}
-
 // WithLog sets where progress lines go (default: nowhere).
 func WithLog(w io.Writer) Option {
 	return func(o *options) error {

@@ -26,9 +26,11 @@ import (
 	"github.com/gantrybuild/gantry/targets/sign/sigtag"
 )
 
-func init() {
-	// This machine sets GOFLAGS globally; builds must not depend on it.
+func TestMain(m *testing.M) {
+	// A developer's GOFLAGS (set globally on some machines) must not reach
+	// the builds these tests run.
 	os.Unsetenv("GOFLAGS")
+	os.Exit(m.Run())
 }
 
 // released is the hello example released with a key to a local registry.

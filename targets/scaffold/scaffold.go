@@ -1,4 +1,4 @@
-// Package scaffold sets up Gantry in a consumer repository (`mage init`): it
+// Package scaffold sets up Gantry in a consumer repository (`go tool mage init`): it
 // writes a magefile that imports the kit, the build module magefiles/go.mod
 // that requires it (the application's go.mod is not touched), a CI pipeline
 // from templates/ and optionally a Dockerfile, and never replaces a file
@@ -302,7 +302,7 @@ func dataFor(mf *modfile.File, template string, mains []string, buildGo string) 
 	mod := mf.Module.Mod.Path
 	d := templates.Data{
 		Module:       mod,
-		Platforms:    config.DefaultPlatforms,
+		Platforms:    config.DefaultPlatforms(),
 		GoVersion:    majorMinor(buildGo),
 		KitGoVersion: majorMinor(buildGo),
 		Mage:         Mage,

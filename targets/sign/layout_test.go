@@ -325,7 +325,7 @@ func rewriteBundle(t *testing.T, dir string, h v1.Hash, f func(map[string]any)) 
 func TestNothingToSign(t *testing.T) {
 	s := newSigner(t, "p256")
 	missing := filepath.Join(t.TempDir(), "dist", "oci", "hello")
-	if _, err := sign.Layout(ctx, missing, s); !errors.Is(err, sign.ErrNoLayout) || !strings.Contains(err.Error(), "run `mage index`") {
+	if _, err := sign.Layout(ctx, missing, s); !errors.Is(err, sign.ErrNoLayout) || !strings.Contains(err.Error(), "run `go tool mage index`") {
 		t.Errorf("signing a missing layout: %v, want ErrNoLayout with a hint", err)
 	}
 	if _, err := os.Stat(filepath.Dir(missing)); err == nil {

@@ -19,7 +19,6 @@ package sign
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -35,7 +34,7 @@ import (
 
 // ErrNoLayout is returned when the directory to sign or verify holds no
 // OCI layout.
-var ErrNoLayout = errors.New("no OCI image layout")
+var ErrNoLayout = ocidir.ErrNoLayout
 
 // Action is what Layout did for one format of one manifest.
 type Action string
@@ -87,7 +86,7 @@ func Layout(ctx context.Context, dir string, s Signer, opts ...Option) ([]Signed
 	}
 	subjects := expand(ctx, st, layoutRoots(st.index))
 	if len(subjects) == 0 {
-		return nil, fmt.Errorf("nothing to sign in %s: its index.json names no image: run `mage index` (or release) first", dir)
+		return nil, fmt.Errorf("nothing to sign in %s: its index.json names no image: run `go tool mage index` (or release) first", dir)
 	}
 	for _, subj := range subjects {
 		if subj.Err != nil {

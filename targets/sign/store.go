@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -55,8 +54,8 @@ type layoutStore struct {
 // openLayout opens an existing layout for reading, and fails with a hint
 // when dir is not one (ocidir.Open would create it).
 func openLayout(dir string) (*ocidir.Dir, error) {
-	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
-		return nil, fmt.Errorf("%w: %s has no oci-layout file: run `mage index` (or release) first", ErrNoLayout, dir)
+	if err := ocidir.Exists(dir); err != nil {
+		return nil, fmt.Errorf("%w: run `go tool mage index` (or release) first", err)
 	}
 	return ocidir.Open(dir)
 }

@@ -72,7 +72,7 @@ func (r Ref) material() ([]byte, error) {
 	data, err := os.ReadFile(r.Key)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("key file %s does not exist (generate a pair with `mage keygen`)", r.Key)
+		return nil, fmt.Errorf("key file %s does not exist (generate a pair with `go tool mage keygen`)", r.Key)
 	case err != nil:
 		var pe *fs.PathError
 		if errors.As(err, &pe) {

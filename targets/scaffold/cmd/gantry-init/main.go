@@ -1,10 +1,10 @@
 // Command gantry-init sets up Gantry in a Go module without a clone of the
-// kit, as `mage init` does from one:
+// kit, as `go tool mage init` does from one:
 //
 //	go run github.com/gantrybuild/gantry/targets/scaffold/cmd/gantry-init@latest [dir]
 //
 // GANTRY_TEMPLATE, GANTRY_INIT_FORCE, GANTRY_INIT_DOCKERFILE and
-// GANTRY_INIT_KIT work as for `mage init`; dir defaults to ".".
+// GANTRY_INIT_KIT work as for `go tool mage init`; dir defaults to ".".
 package main
 
 import (
