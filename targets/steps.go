@@ -108,7 +108,7 @@ func (Verify) Reproducible(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return reproduce.Run(ctx, b, os.Stdout)
+	return reproduce.Run(ctx, b, os.Stderr)
 }
 
 // Clean removes the output directory (dist/) when Gantry created it (it holds Gantry's .gantry marker), and says what it removed.
@@ -117,7 +117,7 @@ func Clean(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return config.Clean(cfg.Out, os.Stdout)
+	return config.Clean(cfg.Out, os.Stderr)
 }
 
 // Platforms prints the configured platforms of every image as a JSON array, e.g. ["linux/amd64","linux/arm64"]: the matrix of a split CI pipeline's build jobs.

@@ -27,7 +27,7 @@ var (
 // Configure registers the project Gantry's targets build. Call it once from
 // an init function of your magefile; without it, Gantry builds the module in
 // the current directory with the defaults. Environment variables
-// (GANTRY_*, see `mage config`) still override what is registered here.
+// (GANTRY_*, see `go tool mage config`) still override what is registered here.
 func Configure(p config.Project) {
 	mu.Lock()
 	defer mu.Unlock()

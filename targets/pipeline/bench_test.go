@@ -142,7 +142,7 @@ func goBuild(ctx context.Context, app benchApp, env []string, x string) error {
 	return g.Wait()
 }
 
-// gantry runs what `mage release` runs, in a fresh process as mage would
+// gantry runs what `go tool mage release` runs, in a fresh process as mage would
 // (so that nothing a previous run remembered in memory helps): load the
 // configuration, read git, then Compile + Layout + Index, or the whole
 // Release (with vendor:check). It returns the process's peak live heap.

@@ -26,7 +26,8 @@ import (
 
 // Options tune a Build.
 type Options struct {
-	Log   io.Writer     // progress and summary; nil means os.Stdout
+	Log   io.Writer     // progress and summary, for a person; nil means os.Stderr
+	Out   io.Writer     // what a script reads (see Release, Push); nil means os.Stdout
 	GoBin string        // the go command; "" means "go"
 	Env   []string      // environment of child processes; nil means os.Environ()
 	Git   *gitinfo.Info // use this instead of reading git (verify:reproducible builds copies)
@@ -55,7 +56,10 @@ type Build struct {
 // New reads git metadata for cfg and derives the version and created time.
 func New(ctx context.Context, cfg *config.Config, opts Options) (*Build, error) {
 	if opts.Log == nil {
-		opts.Log = os.Stdout
+		opts.Log = os.Stderr
+	}
+	if opts.Out == nil {
+		opts.Out = os.Stdout
 	}
 	if opts.GoBin == "" {
 		opts.GoBin = "go"

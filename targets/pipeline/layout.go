@@ -33,7 +33,7 @@ func (b *Build) layoutImage(ctx context.Context, t config.Target) error {
 	for _, p := range t.Platforms {
 		bin := b.BinaryPath(t, p)
 		if _, err := os.Stat(bin); err != nil {
-			return fmt.Errorf("no binary for %s at %s: run `mage compile:all` (or compile:platform %s) first", platform.String(p), bin, platform.String(p))
+			return fmt.Errorf("no binary for %s at %s: run `go tool mage compile:all` (or compile:platform %s) first", platform.String(p), bin, platform.String(p))
 		}
 	}
 	store, err := b.openLayout(t)

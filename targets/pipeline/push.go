@@ -11,7 +11,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"golang.org/x/term"
 
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/platform"
 	"github.com/gantrybuild/gantry/targets/push"
 )
@@ -22,7 +24,9 @@ const MetadataFile = "metadata.json"
 
 // Push publishes every image's layout to its repositories (it never
 // builds), then writes <out>/metadata.json and, under GitHub Actions, the
-// step outputs and summary.
+// step outputs and summary. Options.Out gets one line per pushed index,
+// repo@sha256:…, and nothing else, so IMG=$(go tool mage push) holds
+// exactly the pushed references; everything else goes to Options.Log.
 func (b *Build) Push(ctx context.Context) error {
 	images, opts, err := b.pushPlan()
 	if err != nil {
@@ -47,6 +51,9 @@ func (b *Build) Push(ctx context.Context) error {
 	}
 	if pc.Progress != "quiet" {
 		printPushed(b.opts.Log, res, meta, b.Git.Revision)
+	}
+	for _, p := range res.Images {
+		fmt.Fprintln(b.opts.Out, p.Reference())
 	}
 	return nil
 }
@@ -132,11 +139,7 @@ func (b *Build) progress() push.Progress {
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func orNone(rev string) string {
@@ -163,7 +166,7 @@ func printPushed(w io.Writer, res *push.Result, meta, head string) {
 	}
 	s := res.Stats
 	fmt.Fprintf(w, "\n%d blobs uploaded (%s sent), %d mounted, %d already there; %d manifests put, %d already there; %d tags moved, %d kept; %d requests, %d retries, %s\n",
-		s.Uploaded, push.HumanSize(s.BytesSent), s.Mounted, s.Existed, s.Manifests, s.ManifestsExisted,
+		s.Uploaded, shared.HumanSize(s.BytesSent), s.Mounted, s.Existed, s.Manifests, s.ManifestsExisted,
 		s.TagsMoved, s.TagsKept, s.Requests, s.Retries, s.Duration.Round(1e7))
-	fmt.Fprintf(w, "metadata: %s\n", relPath(meta))
+	fmt.Fprintf(w, "metadata: %s\n", shared.RelPath(meta))
 }

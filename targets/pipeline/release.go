@@ -1,13 +1,20 @@
 package pipeline
 
-import "context"
+import (
+	"context"
+	"fmt"
+
+	"github.com/gantrybuild/gantry/targets/internal/shared"
+)
 
 // Release runs every step in order: refuse a dirty tree, vendor check,
-// compile, layout, index, sbom (unless GANTRY_SBOM=0), sign (when a key is configured; else it says it
-// skipped signing); then prints the summary and, when a destination is
-// configured, pushes. With Config.IndexFrom (the merge job of a split
-// pipeline) the index merges the layouts built elsewhere instead of the
-// vendor check, compile and layout, and the rest is the same.
+// compile, layout, index, sbom (unless GANTRY_SBOM=0), sign (when a key is
+// configured; else it says it skipped signing); then prints the summary
+// and, when a destination is configured, pushes. With Config.IndexFrom (the
+// merge job of a split pipeline) the index merges the layouts built
+// elsewhere instead of the vendor check, compile and layout, and the rest
+// is the same. Options.Out gets what a script reads: the pushed references
+// (see Push) or, offline, one line per image, <layout dir>@<index digest>.
 func (b *Build) Release(ctx context.Context) error {
 	if err := b.CheckClean(); err != nil {
 		return err
@@ -42,11 +49,16 @@ func (b *Build) Release(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := b.PrintSummary(); err != nil {
+	s, err := b.Summarize()
+	if err != nil {
 		return err
 	}
+	PrintSummary(b.opts.Log, s)
 	if b.Config.Push.Enabled() {
 		return b.Push(ctx)
+	}
+	for _, img := range s {
+		fmt.Fprintf(b.opts.Out, "%s@%s\n", shared.RelPath(img.Layout), img.Index)
 	}
 	return nil
 }

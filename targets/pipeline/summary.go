@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 	"text/tabwriter"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/index"
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/platform"
 	"github.com/gantrybuild/gantry/targets/sign/sigtag"
@@ -85,56 +84,38 @@ func summarize(dir string) (ImageSummary, error) {
 	return s, nil
 }
 
-// PrintSummary writes the summary a person wants after a release.
+// PrintSummary writes the summary a person wants after a release: per
+// image, each platform's digest and size, the index and the layout, then
+// what to run next. Columns align; paths are relative to the working
+// directory when under it.
 func PrintSummary(w io.Writer, images []ImageSummary) {
 	for _, s := range images {
 		fmt.Fprintf(w, "\n%s %s\n", s.Name, s.Version)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, p := range s.Platforms {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", platform.String(p.Platform), p.Digest, humanSize(p.Size))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", platform.String(p.Platform), p.Digest, shared.HumanSize(p.Size))
 		}
 		if s.Index != (v1.Hash{}) {
-			fmt.Fprintf(tw, "  index\t%s\t\n", s.Index)
+			fmt.Fprintf(tw, "  index\t%s\n", s.Index)
 		}
-		fmt.Fprintf(tw, "  layout\t%s\t\n", relPath(s.Layout))
+		fmt.Fprintf(tw, "  layout\t%s\n", shared.RelPath(s.Layout))
 		tw.Flush()
 	}
 	if len(images) == 0 {
 		return
 	}
 	s := images[0]
+	layout := shared.RelPath(s.Layout)
 	fmt.Fprintf(w, "\nNext:\n")
 	mage := "go tool mage"
 	if wd, err := os.Getwd(); err == nil {
 		mage = config.MageCommand(wd)
 	}
-	fmt.Fprintf(w, "  %s verify:reproducible   rebuild in clean temp dirs and compare digests\n", mage)
-	fmt.Fprintf(w, "  skopeo inspect oci:%s:%s   inspect the index with an independent tool\n", relPath(s.Layout), s.Version)
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	fmt.Fprintf(tw, "  rebuild and compare digests\t%s verify:reproducible\n", mage)
+	fmt.Fprintf(tw, "  inspect with another tool\tskopeo inspect oci:%s:%s\n", layout, s.Version)
 	if len(s.Platforms) > 0 {
-		fmt.Fprintf(w, "  umoci unpack --image %s:%s rootfs   unpack one platform\n", relPath(s.Layout), index.RefNameFor(s.Version, &s.Platforms[0].Platform))
+		fmt.Fprintf(tw, "  unpack one platform\tumoci unpack --image %s:%s rootfs\n", layout, index.RefNameFor(s.Version, &s.Platforms[0].Platform))
 	}
-}
-
-func humanSize(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
-}
-
-func relPath(p string) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return p
-	}
-	if rel, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel
-	}
-	return p
+	tw.Flush()
 }

@@ -40,7 +40,7 @@ func buildExample(b *testing.B) fixture {
 		dir := b.TempDir()
 		repo := testrepo.New(b, "hello", filepath.Join(dir, "hello"))
 		repo.Tag(b, "v1.2.3")
-		if out, err := release(b, repo.Dir, map[string]string{"GANTRY_OUT": filepath.Join(dir, "before")}); err != nil {
+		if out, _, err := release(b, repo.Dir, map[string]string{"GANTRY_OUT": filepath.Join(dir, "before")}); err != nil {
 			fixtureErr = fmt.Errorf("%v\n%s", err, out)
 			return
 		}
@@ -53,7 +53,7 @@ func buildExample(b *testing.B) fixture {
 		repo.Write(b, "main.go", strings.Replace(string(src), "func main() {", "func main() {\n\tprintln(\"one more line\")", 1))
 		repo.Commit(b, "one-line change")
 		repo.Tag(b, "v1.2.4")
-		if out, err := release(b, repo.Dir, map[string]string{"GANTRY_OUT": filepath.Join(dir, "after")}); err != nil {
+		if out, _, err := release(b, repo.Dir, map[string]string{"GANTRY_OUT": filepath.Join(dir, "after")}); err != nil {
 			fixtureErr = fmt.Errorf("%v\n%s", err, out)
 			return
 		}

@@ -3,17 +3,42 @@ package push
 import (
 	"fmt"
 	"io"
-	"slices"
+	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
+
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 )
 
 // Live redraws one line per image and repository on a terminal, a few times
 // a second: a bar, bytes sent of the bytes to push, and blobs uploaded,
-// mounted and already there.
+// mounted and already there; then a line with the retries and the last
+// one's cause. Every line is cut to the terminal's width (read again at
+// each redraw), so nothing wraps and a redraw leaves no stale copy.
 func Live(w io.Writer) Progress {
-	l := &live{w: w, repos: map[string]*repoStats{}, stop: make(chan struct{}), done: make(chan struct{})}
+	return newLive(w, terminalSize(w))
+}
+
+// terminalSize reads the size of the terminal w writes to, or assumes
+// 80×24 when it is not one.
+func terminalSize(w io.Writer) func() (cols, rows int) {
+	f, ok := w.(*os.File)
+	return func() (int, int) {
+		if ok {
+			if c, r, err := term.GetSize(int(f.Fd())); err == nil && c > 0 {
+				return c, r
+			}
+		}
+		return 80, 24
+	}
+}
+
+func newLive(w io.Writer, size func() (int, int)) *live {
+	l := &live{w: w, size: size, repos: map[string]*repoStats{}, state: map[string]string{},
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go l.loop()
 	return l
 }
@@ -21,21 +46,28 @@ func Live(w io.Writer) Progress {
 const liveInterval = 150 * time.Millisecond
 
 type live struct {
-	mu      sync.Mutex
-	w       io.Writer
-	repos   map[string]*repoStats
-	order   []string
-	state   map[string]string // repo → "tagging", "done"
-	lines   int               // lines drawn last time
-	retries int
-	stop    chan struct{}
-	done    chan struct{}
-	once    sync.Once
+	mu        sync.Mutex
+	w         io.Writer
+	size      func() (cols, rows int)
+	repos     map[string]*repoStats
+	order     []string
+	state     map[string]string // repo → "tagging", "done sha256:…"
+	prev      []int             // widths of the lines drawn last time
+	retries   int
+	lastRetry string
+	stop      chan struct{}
+	done      chan struct{}
+	once      sync.Once
 }
 
 func (l *live) Event(e Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if e.Kind == EventRetry {
+		l.retries++
+		l.lastRetry = retryCause(e.Err)
+		return
+	}
 	s := l.repos[e.Repo]
 	if s == nil {
 		s = &repoStats{}
@@ -43,16 +75,11 @@ func (l *live) Event(e Event) {
 		l.order = append(l.order, e.Repo)
 	}
 	s.add(e)
-	if l.state == nil {
-		l.state = map[string]string{}
-	}
 	switch e.Kind {
 	case EventTagged:
 		l.state[e.Repo] = "tagging"
 	case EventDone:
-		l.state[e.Repo] = "done " + e.Digest.String()
-	case EventRetry:
-		l.retries++
+		l.state[e.Repo] = "done " + shortDigest(e.Digest.String())
 	}
 }
 
@@ -79,33 +106,78 @@ func (l *live) Close() {
 }
 
 func (l *live) draw() {
+	cols, rows := l.size()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var b strings.Builder
-	if l.lines > 0 {
-		fmt.Fprintf(&b, "\x1b[%dA", l.lines) // back to the first line drawn
-	}
-	order := slices.Clone(l.order)
-	n := 0
-	for _, repo := range order {
+	var out string
+	out, l.prev = frame(l.prev, cols, rows, l.lines(cols-1))
+	io.WriteString(l.w, out)
+}
+
+// lines renders the display for a terminal cols columns wide: it drops
+// detail (the blob counts, then the bar) before a line has to be cut.
+func (l *live) lines(cols int) []string {
+	var out []string
+	for _, repo := range l.order {
 		s := l.repos[repo]
 		if s.blobs == 0 && s.image == "" {
 			continue
 		}
-		fmt.Fprintf(&b, "\r\x1b[K%s → %s %s %s/%s  %s", s.image, repo, bar(s.sent, s.bytes, 20),
-			HumanSize(s.sent), HumanSize(s.bytes), s)
-		if st := l.state[repo]; st != "" {
-			fmt.Fprintf(&b, "  %s", st)
+		head := fmt.Sprintf("%s → %s", s.image, repo)
+		size := fmt.Sprintf("%s/%s", shared.HumanSize(s.sent), shared.HumanSize(s.bytes))
+		blobs := fmt.Sprintf("%d/%d blobs", s.uploaded+s.mounted+s.had, s.blobs)
+		detail := fmt.Sprintf("(%d uploaded, %d mounted, %d already there)", s.uploaded, s.mounted, s.had)
+		state := l.state[repo]
+		candidates := [][]string{
+			{head, bar(s.sent, s.bytes, 20), size, blobs, detail, state},
+			{head, bar(s.sent, s.bytes, 20), size, blobs, state},
+			{head, bar(s.sent, s.bytes, 10), size, blobs, state},
+			{head, size, blobs, state},
+			{head, state},
 		}
-		b.WriteString("\n")
-		n++
+		line := ""
+		for _, c := range candidates {
+			line = join(c)
+			if columns(line) <= cols {
+				break
+			}
+		}
+		out = append(out, line)
 	}
 	if l.retries > 0 {
-		fmt.Fprintf(&b, "\r\x1b[K%d retries\n", l.retries)
-		n++
+		out = append(out, fmt.Sprintf("%d retries; last: %s", l.retries, l.lastRetry))
 	}
-	l.lines = n
-	io.WriteString(l.w, b.String())
+	return out
+}
+
+// join joins the non-empty fields with two spaces.
+func join(fields []string) string {
+	var kept []string
+	for _, f := range fields {
+		if f != "" {
+			kept = append(kept, f)
+		}
+	}
+	return strings.Join(kept, "  ")
+}
+
+// shortDigest shortens sha256:<64 hex> to its first 12 hex digits, as a
+// person compares digests at a glance; the full digest is on stdout and in
+// metadata.json.
+func shortDigest(d string) string {
+	if alg, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return alg + ":" + hex[:12]
+	}
+	return d
+}
+
+// retryCause is a retried error on one line, without the query strings
+// (upload state, pre-signed storage signatures) a URL in it can hold.
+func retryCause(err error) string {
+	if err == nil {
+		return "unknown cause"
+	}
+	return queryRE.ReplaceAllString(strings.Join(strings.Fields(err.Error()), " "), "$1?REDACTED")
 }
 
 // bar draws done/total as [=====>    ].

@@ -21,7 +21,8 @@ type MetadataImage struct {
 	Reference  string             `json:"reference"` // repository@digest of the index
 	Digest     string             `json:"digest"`
 	MediaType  string             `json:"mediaType"`
-	Size       int64              `json:"size"` // index, manifests and blobs
+	Size       int64              `json:"size"`        // of the index manifest, as its descriptor says
+	TotalSize  int64              `json:"contentSize"` // the index, its manifests and their blobs, each once
 	Tags       []string           `json:"tags"`
 	References []string           `json:"references"` // repository:tag for each tag
 	Platforms  []MetadataPlatform `json:"platforms"`
@@ -33,7 +34,8 @@ type MetadataPlatform struct {
 	Reference string   `json:"reference"`
 	Digest    string   `json:"digest"`
 	MediaType string   `json:"mediaType"`
-	Size      int64    `json:"size"` // manifest, config and layers
+	Size      int64    `json:"size"`        // of the image manifest, as its descriptor says
+	TotalSize int64    `json:"contentSize"` // the manifest, its config and its layers
 	Tags      []string `json:"tags"`
 }
 
@@ -44,7 +46,7 @@ func MetadataOf(r *Result) Metadata {
 		img := MetadataImage{
 			Name: p.Name, Repository: p.Repo.String(), Version: p.Version,
 			Reference: p.Reference().String(), Digest: p.Index.Digest.String(),
-			MediaType: string(p.Index.MediaType), Size: p.Size,
+			MediaType: string(p.Index.MediaType), Size: p.Index.Size, TotalSize: p.Size,
 			Tags: nonNil(p.Tags), References: nonNil(p.TagReferences()),
 		}
 		for _, pl := range p.Platforms {
@@ -53,7 +55,8 @@ func MetadataOf(r *Result) Metadata {
 				Reference: p.Repo.Digest(pl.Manifest.Digest.String()).String(),
 				Digest:    pl.Manifest.Digest.String(),
 				MediaType: string(pl.Manifest.MediaType),
-				Size:      pl.Size,
+				Size:      pl.Manifest.Size,
+				TotalSize: pl.Size,
 				Tags:      nonNil(pl.Tags),
 			})
 		}

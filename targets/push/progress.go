@@ -5,8 +5,11 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 )
 
 // Progress is told what a push does as it happens. Event is called from
@@ -51,15 +54,24 @@ type quiet struct{}
 func (quiet) Event(Event) {}
 func (quiet) Close()      {}
 
-// Plain reports a few log lines per image, for CI logs: what will be pushed
-// and, at the end, what was uploaded and what was already there.
-func Plain(w io.Writer) Progress { return &plain{w: w, repos: map[string]*repoStats{}} }
+// Plain reports progress as log lines, for CI logs where a redrawn display
+// cannot work: what will be pushed; a line each time a blob is in place
+// (uploaded, mounted or already there); while bytes are being sent, a line
+// every PlainInterval with how much of the image has gone; every retry
+// with its cause; and at the end, what each repository got.
+func Plain(w io.Writer) Progress {
+	return &plain{w: w, repos: map[string]*repoStats{}, now: time.Now, every: PlainInterval}
+}
+
+// PlainInterval is how often Plain reports an upload in progress.
+const PlainInterval = 10 * time.Second
 
 type plain struct {
-	mu      sync.Mutex
-	w       io.Writer
-	repos   map[string]*repoStats
-	retries int
+	mu    sync.Mutex
+	w     io.Writer
+	repos map[string]*repoStats
+	now   func() time.Time
+	every time.Duration
 }
 
 // repoStats is the tally of one image in one repository.
@@ -67,6 +79,7 @@ type repoStats struct {
 	image                         string
 	blobs, uploaded, mounted, had int
 	bytes, sent                   int64
+	reported                      time.Time // when Plain last reported bytes sent
 }
 
 func (s *repoStats) add(e Event) {
@@ -89,12 +102,16 @@ func (s *repoStats) add(e Event) {
 
 func (s *repoStats) String() string {
 	return fmt.Sprintf("%d/%d blobs: %d uploaded (%s sent), %d mounted, %d already there",
-		s.uploaded+s.mounted+s.had, s.blobs, s.uploaded, HumanSize(s.sent), s.mounted, s.had)
+		s.uploaded+s.mounted+s.had, s.blobs, s.uploaded, shared.HumanSize(s.sent), s.mounted, s.had)
 }
 
 func (p *plain) Event(e Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if e.Kind == EventRetry {
+		fmt.Fprintf(p.w, "retrying: %s\n", retryCause(e.Err))
+		return
+	}
 	s := p.repos[e.Repo]
 	if s == nil {
 		s = &repoStats{}
@@ -103,31 +120,18 @@ func (p *plain) Event(e Event) {
 	s.add(e)
 	switch e.Kind {
 	case EventPlanned:
-		fmt.Fprintf(p.w, "pushing %s to %s: %d blobs (%s), tags %s\n", e.Image, e.Repo, e.Blobs, HumanSize(e.Size), strings.Join(e.Tags, ", "))
-	case EventRetry:
-		p.retries++
-		if p.retries <= 3 {
-			fmt.Fprintf(p.w, "retrying: %s\n", queryRE.ReplaceAllString(strings.Join(strings.Fields(e.Err.Error()), " "), "$1?REDACTED"))
-		} else if p.retries == 4 {
-			fmt.Fprintf(p.w, "retrying more (further retries are counted, not logged)\n")
+		s.reported = p.now()
+		fmt.Fprintf(p.w, "pushing %s to %s: %d blobs (%s), tags %s\n", e.Image, e.Repo, e.Blobs, shared.HumanSize(e.Size), strings.Join(e.Tags, ", "))
+	case EventSent:
+		if now := p.now(); now.Sub(s.reported) >= p.every {
+			s.reported = now
+			fmt.Fprintf(p.w, "pushing %s to %s: %s of %s sent\n", s.image, e.Repo, shared.HumanSize(s.sent), shared.HumanSize(s.bytes))
 		}
+	case EventBlob:
+		fmt.Fprintf(p.w, "pushing %s to %s: blob %s (%s) %s [%d/%d]\n", s.image, e.Repo, shortDigest(e.Digest.String()), shared.HumanSize(e.Size), e.How, s.uploaded+s.mounted+s.had, s.blobs)
 	case EventDone:
 		fmt.Fprintf(p.w, "pushed %s to %s@%s: %s\n", s.image, e.Repo, e.Digest, s)
 	}
 }
 
 func (p *plain) Close() {}
-
-// HumanSize writes n bytes in SI units: 950 B, 4.2 MB.
-func HumanSize(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
-}

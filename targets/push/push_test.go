@@ -95,11 +95,11 @@ func TestPushTagsAndRepeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	mi := m.Images[0]
-	if mi.Digest != idx.Digest.String() || mi.Reference != proxy.Repo("hello")+"@"+idx.Digest.String() || len(mi.References) != 5 || len(mi.Platforms) != 2 || mi.Size <= 0 {
+	if mi.Digest != idx.Digest.String() || mi.Reference != proxy.Repo("hello")+"@"+idx.Digest.String() || len(mi.References) != 5 || len(mi.Platforms) != 2 || mi.Size != idx.Size || mi.TotalSize <= mi.Size {
 		t.Errorf("metadata.json = %s", raw)
 	}
 	for _, p := range mi.Platforms {
-		if p.Digest == "" || p.Size <= 0 || len(p.Tags) != 5 || !strings.HasPrefix(p.Platform, "linux/") {
+		if p.Digest == "" || p.Size <= 0 || p.TotalSize <= p.Size || len(p.Tags) != 5 || !strings.HasPrefix(p.Platform, "linux/") {
 			t.Errorf("metadata platform %+v", p)
 		}
 	}

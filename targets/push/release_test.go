@@ -19,33 +19,49 @@ import (
 	"github.com/gantrybuild/gantry/targets/push"
 )
 
-func init() {
-	// This machine sets GOFLAGS globally; builds must not depend on it.
+func TestMain(m *testing.M) {
+	// A developer's GOFLAGS (set globally on some machines) must not reach
+	// the builds these tests run.
 	os.Unsetenv("GOFLAGS")
+	os.Exit(m.Run())
 }
 
 // release runs pipeline.Release for the app in dir with env as the only
-// environment Gantry reads, and returns its output.
-func release(t testing.TB, dir string, env map[string]string) (string, error) {
+// environment Gantry reads, and returns what it wrote for a person (log)
+// and for a script (stdout).
+func release(t testing.TB, dir string, env map[string]string) (log, stdout string, err error) {
 	t.Helper()
 	return run(t, dir, env, (*pipeline.Build).Release)
 }
 
 // run runs one step of a pipeline.Build for the app in dir with env as
-// the only environment Gantry reads, and returns its output.
-func run(t testing.TB, dir string, env map[string]string, step func(*pipeline.Build, context.Context) error) (string, error) {
+// the only environment Gantry reads, and returns what it wrote for a
+// person (log) and for a script (stdout).
+func run(t testing.TB, dir string, env map[string]string, step func(*pipeline.Build, context.Context) error) (log, stdout string, err error) {
 	t.Helper()
 	cfg, err := config.Load(config.Project{}, config.MapEnv(env), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log bytes.Buffer
-	b, err := pipeline.New(context.Background(), cfg, pipeline.Options{Log: &log})
+	var logBuf, outBuf bytes.Buffer
+	b, err := pipeline.New(context.Background(), cfg, pipeline.Options{Log: &logBuf, Out: &outBuf})
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = step(b, context.Background())
-	return log.String(), err
+	checkHumanOutput(t, logBuf.String())
+	return logBuf.String(), outBuf.String(), err
+}
+
+// checkHumanOutput checks what release prints for a person: no trailing
+// spaces and no raw tabs (columns are aligned with spaces).
+func checkHumanOutput(t testing.TB, log string) {
+	t.Helper()
+	for i, line := range strings.Split(log, "\n") {
+		if strings.TrimRight(line, " ") != line || strings.Contains(line, "\t") {
+			t.Errorf("output line %d has trailing spaces or a tab: %q", i+1, line)
+		}
+	}
 }
 
 // TestReleasePushes builds the example app at a release tag with a
@@ -64,7 +80,7 @@ func TestReleasePushes(t *testing.T) {
 		"GITHUB_OUTPUT":       filepath.Join(gh, "output"),
 		"GITHUB_STEP_SUMMARY": filepath.Join(gh, "summary.md"),
 	}
-	out, err := release(t, repo.Dir, env)
+	out, stdout, err := release(t, repo.Dir, env)
 	if err != nil {
 		t.Fatalf("release: %v\n%s", err, out)
 	}
@@ -101,6 +117,14 @@ func TestReleasePushes(t *testing.T) {
 			t.Errorf("GITHUB_OUTPUT lacks %q:\n%s", want, outputs)
 		}
 	}
+	// What a script reads, IMG=$(go tool mage release), is the pushed
+	// reference and nothing else.
+	if want := img.Reference + "\n"; stdout != want {
+		t.Errorf("release wrote %q for a script, want %q", stdout, want)
+	}
+	if img.Size >= img.TotalSize || img.Platforms[0].Size >= img.Platforms[0].TotalSize {
+		t.Errorf("metadata.json sizes: index %d (content %d), platform %d (content %d); want the manifests' own sizes below the content's", img.Size, img.TotalSize, img.Platforms[0].Size, img.Platforms[0].TotalSize)
+	}
 	summary, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
 	if !strings.Contains(string(summary), "| hello v1.2.3 | `"+img.Reference+"` |") {
 		t.Errorf("GITHUB_STEP_SUMMARY:\n%s", summary)
@@ -108,7 +132,7 @@ func TestReleasePushes(t *testing.T) {
 
 	// The same release again uploads no blob and puts no manifest.
 	proxy.ResetCounts()
-	if out, err := release(t, repo.Dir, env); err != nil {
+	if out, _, err := release(t, repo.Dir, env); err != nil {
 		t.Fatalf("second release: %v\n%s", err, out)
 	}
 	if c := proxy.Counts(); c.UploadStarts+c.BlobPatches+c.Methods["PUT"] != 0 {
@@ -119,9 +143,32 @@ func TestReleasePushes(t *testing.T) {
 // TestReleaseOffline: with no destination, release does not push.
 func TestReleaseOffline(t *testing.T) {
 	repo := testrepo.New(t, "plain", "")
-	out, err := release(t, repo.Dir, nil)
+	out, stdout, err := release(t, repo.Dir, nil)
 	if err != nil {
 		t.Fatalf("release: %v\n%s", err, out)
+	}
+	// What a script reads is the layout and its index digest.
+	raw, err := os.ReadFile(filepath.Join(repo.Dir, "dist", "oci", "plain", "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ij struct {
+		Manifests []struct {
+			MediaType, Digest string
+			Annotations       map[string]string
+		}
+	}
+	if err := json.Unmarshal(raw, &ij); err != nil {
+		t.Fatal(err)
+	}
+	var indexDigest string
+	for _, m := range ij.Manifests {
+		if m.MediaType == "application/vnd.oci.image.index.v1+json" && !strings.HasPrefix(m.Annotations["org.opencontainers.image.ref.name"], "sha256-") {
+			indexDigest = m.Digest
+		}
+	}
+	if want := filepath.Join(repo.Dir, "dist", "oci", "plain") + "@" + indexDigest + "\n"; indexDigest == "" || stdout != want {
+		t.Errorf("offline release wrote %q for a script, want %q", stdout, want)
 	}
 	if strings.Contains(out, "pushed") {
 		t.Errorf("release without a destination pushed:\n%s", out)
@@ -135,7 +182,8 @@ func TestReleaseOffline(t *testing.T) {
 // environment Gantry reads.
 func pushLayouts(t testing.TB, dir string, env map[string]string) (string, error) {
 	t.Helper()
-	return run(t, dir, env, (*pipeline.Build).Push)
+	log, _, err := run(t, dir, env, (*pipeline.Build).Push)
+	return log, err
 }
 
 // TestPushAfterNewCommit: a layout built before the last commit is not
@@ -144,7 +192,7 @@ func pushLayouts(t testing.TB, dir string, env map[string]string) (string, error
 func TestPushAfterNewCommit(t *testing.T) {
 	repo := testrepo.New(t, "plain", "")
 	env := map[string]string{"GANTRY_PLATFORMS": "linux/amd64", "GANTRY_SBOM": "0"}
-	if out, err := release(t, repo.Dir, env); err != nil {
+	if out, _, err := release(t, repo.Dir, env); err != nil {
 		t.Fatalf("release: %v\n%s", err, out)
 	}
 	head := repo.Commit(t, "a new commit")

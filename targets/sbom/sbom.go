@@ -16,24 +16,24 @@ import (
 	"runtime"
 
 	"context"
-	"errors"
 	"fmt"
 	"golang.org/x/sync/errgroup"
-	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gantrybuild/gantry/targets/internal/atomicfile"
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/platform"
 	"github.com/gantrybuild/gantry/targets/sign/sigtag"
 )
 
 // ErrNoLayout is returned when dir holds no OCI layout.
-var ErrNoLayout = errors.New("no OCI image layout")
+var ErrNoLayout = ocidir.ErrNoLayout
 
 // OCI annotations the documents read.
 const (
@@ -66,8 +66,8 @@ func Layout(ctx context.Context, dir string, opts ...Option) ([]Written, error) 
 	if o.name == "" {
 		o.name = filepath.Base(filepath.Clean(dir))
 	}
-	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
-		return nil, fmt.Errorf("%w: %s has no oci-layout file: run `mage index` (or release) first", ErrNoLayout, dir)
+	if err := ocidir.Exists(dir); err != nil {
+		return nil, fmt.Errorf("%w: run `go tool mage index` (or release) first", err)
 	}
 	d, err := ocidir.Open(dir)
 	if err != nil {
@@ -88,7 +88,7 @@ func Layout(ctx context.Context, dir string, opts ...Option) ([]Written, error) 
 		return nil, err
 	}
 	if len(arts) == 0 {
-		return nil, fmt.Errorf("nothing to describe in %s: its index.json names no image: run `mage index` (or release) first", dir)
+		return nil, fmt.Errorf("nothing to describe in %s: its index.json names no image: run `go tool mage index` (or release) first", dir)
 	}
 	return o.write(ctx, d, ij, arts)
 }
@@ -301,6 +301,8 @@ func (o *options) imageArtifacts(name string, desc v1.Descriptor, img Image) ([]
 func (o *options) write(ctx context.Context, d *ocidir.Dir, ij *v1.IndexManifest, arts []artifact) ([]Written, error) {
 	added := map[v1.Hash][]v1.Descriptor{}
 	var out []Written
+	tw := tabwriter.NewWriter(o.log, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
 	for _, a := range arts {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -318,7 +320,7 @@ func (o *options) write(ctx context.Context, d *ocidir.Dir, ij *v1.IndexManifest
 			}
 		}
 		out = append(out, w)
-		fmt.Fprintf(o.log, "  %s\t%s\t%s\n", a.name, kindName(a.artifactType), w.File)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", a.name, kindName(a.artifactType), shared.RelPath(w.File))
 	}
 	entries, err := attach(d, ij, added)
 	if err != nil {
