@@ -1,23 +1,102 @@
 package ocitest
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/gofrs/flock"
 )
 
-// NeedTool returns the path of an outside client the test needs. When it is
-// missing the test is skipped on a developer machine, but fails under CI=true,
-// where .ci/run installs every tool by package name.
+// goTools are the outside clients a test can build from the Go module
+// proxy when they are missing, pinned to the versions .ci/run installs.
+// The others (skopeo, umoci, oci-image-tool, qemu from the system's
+// packages; cosign, whose build takes minutes) are installed by .ci/run.
+var goTools = map[string]string{
+	"registry": "github.com/distribution/distribution/v3/cmd/registry@v3.1.2",
+	"crane":    "github.com/google/go-containerregistry/cmd/crane@v0.22.1",
+}
+
+// ToolsDir is where tools are cached, as .ci/run does: $GANTRY_TOOLS/bin,
+// else gantry-tools/bin in the user's cache directory.
+func ToolsDir() string {
+	if d := os.Getenv("GANTRY_TOOLS"); d != "" {
+		return filepath.Join(d, "bin")
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		d = os.TempDir()
+	}
+	return filepath.Join(d, "gantry-tools", "bin")
+}
+
+// NeedTool returns the path of an outside client the test needs: from
+// PATH, else from the tool cache (ToolsDir). The registry and crane are
+// built into the cache from the Go module proxy the first time a test needs
+// them (once per machine, under a lock shared by parallel test binaries;
+// not with -short). Another missing tool skips the test on a developer
+// machine, but fails it under CI=true, where .ci/run installs every tool.
 func NeedTool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
+	if p, err := exec.LookPath(name); err == nil {
 		return p
+	}
+	cached := filepath.Join(ToolsDir(), name)
+	if fi, err := os.Stat(cached); err == nil && !fi.IsDir() {
+		return cached
+	}
+	pkg, buildable := goTools[name]
+	if buildable && !testing.Short() {
+		if err := build(name, pkg); err == nil {
+			return cached
+		} else if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not on PATH and building it failed: %v", name, err)
+		} else {
+			t.Skipf("%s is not on PATH and building it from the module proxy failed: %v", name, err)
+		}
 	}
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("%s is not on PATH; .ci/run must install it", name)
 	}
-	t.Skipf("%s is not on PATH (install it to run this test; CI does)", name)
+	if buildable {
+		t.Skipf("%s is not on PATH (go test without -short builds it into %s)", name, ToolsDir())
+	}
+	t.Skipf("%s is not on PATH (install it to run this test; .ci/run does)", name)
 	return ""
+}
+
+// build installs pkg into the tool cache as name, unless another test
+// binary did while this one waited for the lock.
+func build(name, pkg string) error {
+	dir := ToolsDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	lock := flock.New(filepath.Join(dir, ".lock"))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	if ok, err := lock.TryLockContext(ctx, 200*time.Millisecond); err != nil || !ok {
+		return fmt.Errorf("locking %s: %v", dir, err)
+	}
+	defer lock.Unlock()
+	if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+		return nil
+	}
+	tmp, err := os.MkdirTemp(dir, ".build-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	cmd := exec.CommandContext(ctx, "go", "install", pkg)
+	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go install %s: %v\n%s", pkg, err, out)
+	}
+	path, _, _ := strings.Cut(pkg, "@")
+	return os.Rename(filepath.Join(tmp, filepath.Base(path)), filepath.Join(dir, name))
 }
