@@ -123,22 +123,26 @@ func (l *live) lines(cols int) []string {
 		if s.blobs == 0 && s.image == "" {
 			continue
 		}
-		head := fmt.Sprintf("%s → %s", s.image, repo)
 		size := fmt.Sprintf("%s/%s", shared.HumanSize(s.sent), shared.HumanSize(s.bytes))
 		blobs := fmt.Sprintf("%d/%d blobs", s.uploaded+s.mounted+s.had, s.blobs)
 		detail := fmt.Sprintf("(%d uploaded, %d mounted, %d already there)", s.uploaded, s.mounted, s.had)
 		state := l.state[repo]
 		candidates := [][]string{
-			{head, bar(s.sent, s.bytes, 20), size, blobs, detail, state},
-			{head, bar(s.sent, s.bytes, 20), size, blobs, state},
-			{head, bar(s.sent, s.bytes, 10), size, blobs, state},
-			{head, size, blobs, state},
-			{head, state},
+			{bar(s.sent, s.bytes, 20), size, blobs, detail, state},
+			{bar(s.sent, s.bytes, 20), size, blobs, state},
+			{bar(s.sent, s.bytes, 10), size, blobs, state},
+			{size, blobs, state},
+			{blobs, state},
+			{state},
 		}
 		line := ""
 		for _, c := range candidates {
-			line = join(c)
-			if columns(line) <= cols {
+			// The repository gives way (its middle elided) before the
+			// progress does, down to a recognisable 24 columns.
+			rest := join(c)
+			room := cols - columns(s.image+" → ") - columns(rest) - 2
+			if room >= min(columns(repo), 24) || len(c) == 1 {
+				line = join([]string{s.image + " → " + elide(repo, room), rest})
 				break
 			}
 		}
@@ -148,6 +152,24 @@ func (l *live) lines(cols int) []string {
 		out = append(out, fmt.Sprintf("%d retries; last: %s", l.retries, l.lastRetry))
 	}
 	return out
+}
+
+// elide shortens s to w columns by replacing its middle with "…", keeping
+// the registry's start and the repository's end.
+func elide(s string, w int) string {
+	if columns(s) <= w {
+		return s
+	}
+	if w < 3 {
+		return cut(s, w)
+	}
+	r := []rune(s)
+	tail := (w - 1) / 2
+	head := w - 1 - tail
+	if head+tail >= len(r) {
+		return s
+	}
+	return string(r[:head]) + "…" + string(r[len(r)-tail:])
 }
 
 // join joins the non-empty fields with two spaces.
