@@ -19,7 +19,16 @@ import (
 	"github.com/gantrybuild/gantry/targets/scaffold"
 )
 
-// Bench compares go build, gantry release and ko build on testdata/hello, crane and gopls (larger real CLIs), cold, warm, after a one-line change and for a repeat push, then many images of x/tools (multi), the no-op as typed (typed) and a tree with dangling symlinks (links); prints medians and writes docs/bench-vs-ko.md (BENCH_RUNS runs, default 3, the first BENCH_COLD of them (default 1) from empty caches; BENCH_APPS=crane,gopls,multi and BENCH_COLD=0 narrow a run; a run of hello,crane,gopls with cold builds rewrites their table, one of multi,typed,links theirs).
+// Time go build, gantry release and ko build side by side.
+//
+// On testdata/hello, crane and gopls (larger real CLIs): cold, warm, after a
+// one-line change and for a repeat push; then many images of x/tools
+// (multi), the no-op as typed (typed) and a tree with dangling symlinks
+// (links). Prints medians and writes docs/bench-vs-ko.md. BENCH_RUNS runs
+// (default 3), the first BENCH_COLD of them (default 1) from empty caches;
+// BENCH_APPS=crane,gopls,multi and BENCH_COLD=0 narrow a run; a run of
+// hello,crane,gopls with cold builds rewrites their table, one of
+// multi,typed,links theirs.
 func Bench(ctx context.Context) error {
 	runs := 3
 	if v, ok := os.LookupEnv("BENCH_RUNS"); ok {

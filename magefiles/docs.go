@@ -10,7 +10,10 @@ import (
 	"github.com/gantrybuild/gantry/scripts/refdoc"
 )
 
-// Docs regenerates docs/reference.md (targets, config fields, environment variables) from the code.
+// Regenerate docs/reference.md from the code.
+//
+// Targets, configuration fields and environment variables, as the code
+// declares them; a test fails when the checked-in file is stale.
 func Docs() error {
 	b, err := refdoc.Generate(".")
 	if err != nil {

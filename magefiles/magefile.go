@@ -1,8 +1,6 @@
 //go:build mage
 
-// The kit's own magefile: it dogfoods Gantry's targets on the example app in
-// testdata/hello, so `go tool mage release` in a fresh clone shows the main
-// job working.
+// Gantry's own magefile: its targets, run on the example app testdata/hello.
 package main
 
 import (
@@ -11,6 +9,10 @@ import (
 
 	//mage:import
 	_ "github.com/gantrybuild/gantry/targets"
+	// init, which sets Gantry up in another module, is for a clone of
+	// Gantry only: consumers' magefiles do not import it.
+	//mage:import
+	_ "github.com/gantrybuild/gantry/targets/setup"
 )
 
 func init() {

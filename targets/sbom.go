@@ -2,7 +2,11 @@ package targets
 
 import "context"
 
-// SBOM attaches to each image in dist/oci/<name> an SPDX SBOM and a SLSA provenance per platform and an SBOM of the index (OCI referrers that sign attests, cosign verify-attestation checks), and leaves them in dist/sbom.
+// Attach an SPDX SBOM and a SLSA provenance to every image in dist/oci.
+//
+// One SBOM and provenance per platform image and an SBOM of the index, as
+// OCI referrers (which sign then attests and cosign verify-attestation
+// checks); copies are left in dist/sbom.
 func SBOM(ctx context.Context) error {
 	b, err := load(ctx)
 	if err != nil {

@@ -9,7 +9,10 @@ import (
 	"github.com/gantrybuild/gantry/targets/inject"
 )
 
-// Config prints the effective configuration and every environment variable Gantry reads, with its description.
+// Print the effective configuration and every environment variable.
+//
+// Each variable Gantry reads is listed with its value (secrets as (set))
+// and its description.
 func Config(ctx context.Context) error {
 	cfg, err := loadConfigKnown()
 	if err != nil {

@@ -10,7 +10,12 @@ import (
 	"github.com/gantrybuild/gantry/targets/sign/keys"
 )
 
-// Sign signs what index wrote in dist/oci/<name>: the index and every platform manifest, as cosign does (sigstore bundle and legacy .sig, GANTRY_SIGN_FORMAT), with GANTRY_SIGN_KEY, or keyless in CI with GANTRY_SIGN_KEYLESS=1.
+// Add cosign-compatible signatures to every image in dist/oci.
+//
+// Signs what index wrote, the index and every platform manifest, with
+// GANTRY_SIGN_KEY, or keyless in CI with GANTRY_SIGN_KEYLESS=1, in cosign's
+// formats (GANTRY_SIGN_FORMAT: a sigstore bundle as an OCI referrer and the
+// legacy .sig), into the layout.
 func Sign(ctx context.Context) error {
 	b, err := load(ctx)
 	if err != nil {
@@ -19,7 +24,10 @@ func Sign(ctx context.Context) error {
 	return b.Sign(ctx)
 }
 
-// Keygen writes a cosign-compatible key pair, cosign.key (encrypted with COSIGN_PASSWORD) and cosign.pub (GANTRY_KEYGEN_PREFIX changes the names); it never replaces a key.
+// Write a cosign-compatible key pair: cosign.key and cosign.pub.
+//
+// The private key is encrypted with COSIGN_PASSWORD; GANTRY_KEYGEN_PREFIX
+// changes the names. An existing key is never replaced.
 func Keygen(ctx context.Context) error {
 	cfg, err := loadConfig()
 	if err != nil {
@@ -39,7 +47,12 @@ func Keygen(ctx context.Context) error {
 	return nil
 }
 
-// Signature verifies, offline, that every manifest in dist/oci (or the pushed image GANTRY_VERIFY_IMAGE) is signed by GANTRY_VERIFY_KEY, or keyless by GANTRY_VERIFY_IDENTITY and GANTRY_VERIFY_ISSUER under GANTRY_TRUSTED_ROOT, and names what is unsigned or invalid.
+// Check offline that every manifest is signed as the policy says.
+//
+// Checks the layouts in dist/oci, or the pushed image GANTRY_VERIFY_IMAGE:
+// signed by GANTRY_VERIFY_KEY, or keyless by GANTRY_VERIFY_IDENTITY and
+// GANTRY_VERIFY_ISSUER under GANTRY_TRUSTED_ROOT; names what is unsigned or
+// invalid.
 func (Verify) Signature(ctx context.Context) error {
 	b, err := load(ctx)
 	if err != nil {

@@ -17,17 +17,25 @@ import (
 // Compile cross-compiles the configured main packages.
 type Compile mg.Namespace
 
-// All cross-compiles every image for every configured platform into dist/bin (CGO off, -trimpath, stripped, version injected).
+// Compile every image for every platform into dist/bin.
+//
+// CGO off, -trimpath, stripped, the version from git injected; an image
+// whose inputs did not change since its last build is not built again.
 func (Compile) All(ctx context.Context) error { return compileFor(ctx, nil) }
 
-// Amd64 compiles every image for linux/amd64 only.
+// Compile every image for linux/amd64 only.
 func (Compile) Amd64(ctx context.Context) error { return compileFor(ctx, []string{"linux/amd64"}) }
 
-// Arm64 compiles every image for linux/arm64 only.
+// Compile every image for linux/arm64 only.
 func (Compile) Arm64(ctx context.Context) error { return compileFor(ctx, []string{"linux/arm64"}) }
 
-// Platform compiles every image for one platform such as linux/arm/v7 or linux/amd64/v3.
-func (Compile) Platform(ctx context.Context, p string) error { return compileFor(ctx, []string{p}) }
+// Compile every image for one platform, os/arch[/variant].
+//
+// For example linux/arm/v7, linux/amd64/v3 or linux/arm64/v8.2: any
+// platform the Go toolchain supports.
+func (Compile) Platform(ctx context.Context, platform string) error {
+	return compileFor(ctx, []string{platform})
+}
 
 func compileFor(ctx context.Context, specs []string) error {
 	b, err := load(ctx)
@@ -48,7 +56,11 @@ func compileFor(ctx context.Context, specs []string) error {
 // Vendor checks dependencies.
 type Vendor mg.Namespace
 
-// Check runs go mod verify and, when vendor/ exists, checks it matches go.mod and go.sum exactly.
+// Verify the dependencies: go mod verify, and vendor/ against go.mod.
+//
+// When vendor/ exists, it must be exactly what go mod vendor would write
+// from go.mod and go.sum. A passed check is remembered in dist/cache until
+// something it depends on changes.
 func (Vendor) Check(ctx context.Context) error {
 	b, err := load(ctx)
 	if err != nil {
@@ -57,7 +69,7 @@ func (Vendor) Check(ctx context.Context) error {
 	return b.VendorCheck(ctx)
 }
 
-// Layout compiles, then writes each platform image into the OCI layout dist/oci/<name>.
+// Compile, then write each platform image into dist/oci/<name>.
 func Layout(ctx context.Context) error {
 	mg.CtxDeps(ctx, Compile.All)
 	b, err := load(ctx)
@@ -67,7 +79,10 @@ func Layout(ctx context.Context) error {
 	return b.Layout(ctx)
 }
 
-// Index writes the multi-arch image index into dist/oci/<name>; with GANTRY_INDEX_FROM it merges layouts built elsewhere instead of building.
+// Write the multi-arch image index into dist/oci/<name>.
+//
+// With GANTRY_INDEX_FROM it merges the layouts built on other runners
+// instead of building.
 func Index(ctx context.Context) error {
 	b, err := load(ctx)
 	if err != nil {
@@ -79,7 +94,15 @@ func Index(ctx context.Context) error {
 	return b.Index(ctx)
 }
 
-// Release runs vendor:check, compile:all, layout, index, sbom and sign (when GANTRY_SIGN_KEY is set), prints what was built, then pushes when GANTRY_REPO is set (refuses a dirty tree unless GANTRY_ALLOW_DIRTY=1); with GANTRY_INDEX_FROM (a split pipeline's merge job) it merges the layouts built elsewhere instead of building.
+// Build, describe, sign and (with GANTRY_REPO) push every image.
+//
+// Runs vendor:check alongside compile:all, then layout, index, sbom and sign
+// (when a signing key is set; otherwise it says it skipped signing), prints
+// what was built, then pushes when GANTRY_REPO is set. Refuses a dirty work
+// tree unless GANTRY_ALLOW_DIRTY=1. With GANTRY_INDEX_FROM (a split
+// pipeline's merge job) it merges the layouts built elsewhere instead of
+// building. Stdout gets only what a script reads: the pushed references,
+// or offline, <layout dir>@<index digest> per image.
 func Release(ctx context.Context) error {
 	b, err := load(ctx)
 	if err != nil {
@@ -90,7 +113,11 @@ func Release(ctx context.Context) error {
 	return b.Release(ctx)
 }
 
-// Push publishes the image indexes in dist/oci to GANTRY_REPO (never builds): blobs, manifests, then tags; writes dist/metadata.json.
+// Publish the images in dist/oci to GANTRY_REPO; never build.
+//
+// Blobs, then manifests, then tags; writes dist/metadata.json. Prints each
+// pushed reference (repo@sha256:…) on stdout and everything else on stderr,
+// so IMG=$(go tool mage push) holds exactly the pushed references.
 func Push(ctx context.Context) error {
 	b, err := load(ctx)
 	if err != nil {
@@ -102,7 +129,10 @@ func Push(ctx context.Context) error {
 // Verify checks builds.
 type Verify mg.Namespace
 
-// Reproducible builds everything twice in separate temp dirs (own GOCACHE, different paths) and compares every digest.
+// Build twice in clean temp dirs and compare every digest.
+//
+// The two builds run at different paths with separate GOCACHEs, so a path
+// or a cache leaking into an output shows.
 func (Verify) Reproducible(ctx context.Context) error {
 	b, err := load(ctx)
 	if err != nil {
@@ -111,7 +141,9 @@ func (Verify) Reproducible(ctx context.Context) error {
 	return reproduce.Run(ctx, b, os.Stderr)
 }
 
-// Clean removes the output directory (dist/) when Gantry created it (it holds Gantry's .gantry marker), and says what it removed.
+// Remove the output directory (dist/), if Gantry created it.
+//
+// Gantry marks the directories it creates (.gantry) and removes no other.
 func Clean(ctx context.Context) error {
 	cfg, err := loadConfig()
 	if err != nil {
@@ -120,7 +152,10 @@ func Clean(ctx context.Context) error {
 	return config.Clean(cfg.Out, os.Stderr)
 }
 
-// Platforms prints the configured platforms of every image as a JSON array, e.g. ["linux/amd64","linux/arm64"]: the matrix of a split CI pipeline's build jobs.
+// Print the platforms of every image as a JSON array.
+//
+// For example ["linux/amd64","linux/arm64"]: the matrix of a split CI
+// pipeline's build jobs.
 func Platforms(ctx context.Context) error {
 	cfg, err := loadConfig()
 	if err != nil {

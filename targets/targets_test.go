@@ -4,9 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gantrybuild/gantry/targets/internal/ocitest"
 	"github.com/gantrybuild/gantry/targets/internal/testrepo"
@@ -67,6 +69,19 @@ func mage(t *testing.T, dir string, env []string, args ...string) (string, error
 	return string(out), err
 }
 
+// mageSplit runs `go tool mage args...` in dir and returns its stdout and
+// stderr apart.
+func mageSplit(t *testing.T, dir string, env []string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"tool", "mage"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var o, e strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
 func TestMageInConsumerRepo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a magefile binary")
@@ -77,10 +92,33 @@ func TestMageInConsumerRepo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("mage -l: %v\n%s", err, out)
 	}
-	for _, target := range []string{"release", "compile:all", "compile:amd64", "compile:arm64", "compile:platform", "vendor:check", "layout", "index", "verify:reproducible", "clean", "config"} {
+	for _, target := range []string{"release", "compile:all", "compile:amd64", "compile:arm64", "compile:platform", "vendor:check", "layout", "index", "sbom", "sign", "push", "verify:reproducible", "clean", "config"} {
 		if !strings.Contains(out, "  "+target+" ") {
 			t.Errorf("mage -l does not list %s:\n%s", target, out)
 		}
+	}
+	// init sets Gantry up in another module from a clone of Gantry; a
+	// consumer's help does not offer it. Help lines fit 100 columns.
+	if strings.Contains(out, "  init ") {
+		t.Errorf("mage -l in a consumer lists init:\n%s", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if n := utf8.RuneCountInString(line); n >= 100 {
+			t.Errorf("mage -l line is %d columns: %q", n, line)
+		}
+	}
+
+	// What a script reads from release is the layout and the index digest,
+	// and nothing else: the summary goes to stderr.
+	stdout, stderr, err := mageSplit(t, r.Dir, nil, "release")
+	if err != nil {
+		t.Fatalf("mage release: %v\n%s", err, stderr)
+	}
+	if !regexp.MustCompile(`^dist/oci/plain@sha256:[0-9a-f]{64}\n$`).MatchString(stdout) {
+		t.Errorf("release printed %q on stdout, want dist/oci/plain@sha256:<index digest> alone", stdout)
+	}
+	if !strings.Contains(stderr, "linux/arm64") {
+		t.Errorf("release summary is not on stderr:\n%s", stderr)
 	}
 
 	out, err = mage(t, r.Dir, nil, "release")

@@ -36,7 +36,7 @@ func TestReferenceCoversEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(got)
-	for _, want := range []string{"`release`", "`compile:platform <p>`", "`init <dir>`", "`verify:signature`", "### `config.Image`", "### `config.Push`", "| `Platforms` |"} {
+	for _, want := range []string{"`release`", "`compile:platform <platform>`", "`init <moduleDir>`", "`verify:signature`", "### `config.Image`", "### `config.Push`", "| `Platforms` |"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("reference lacks %s", want)
 		}
