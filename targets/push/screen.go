@@ -17,8 +17,9 @@ import (
 //     moves up by. Every line is cut to the width (minus one column, so the
 //     cursor never sits in a terminal's pending-wrap state) and never wraps.
 //   - A terminal that narrows between two redraws reflows the lines drawn
-//     for the wider one. The move up counts, for each line drawn last time,
-//     the rows it takes at the current width.
+//     for the wider one (tmux does, as do most terminals but xterm). The
+//     move up counts, for each line drawn last time, the rows it takes at
+//     the current width.
 
 // columns is how many terminal columns s takes: East Asian wide and
 // full-width runes take two, every other printable rune one.

@@ -22,12 +22,10 @@ var goTools = map[string]string{
 	"crane":    "github.com/google/go-containerregistry/cmd/crane@v0.22.1",
 }
 
-// ToolsDir is where tools are cached, as .ci/run does: $GANTRY_TOOLS/bin,
-// else gantry-tools/bin in the user's cache directory.
+// ToolsDir is where tools are cached: gantry-tools/bin in the user's cache
+// directory (~/.cache/gantry-tools/bin), .ci/run's default. (.ci/run puts
+// its directory, $GANTRY_TOOLS/bin, on PATH, where NeedTool looks first.)
 func ToolsDir() string {
-	if d := os.Getenv("GANTRY_TOOLS"); d != "" {
-		return filepath.Join(d, "bin")
-	}
 	d, err := os.UserCacheDir()
 	if err != nil {
 		d = os.TempDir()
