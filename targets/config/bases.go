@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gantrybuild/gantry/targets/platform"
@@ -31,6 +32,9 @@ func baseFor(img Image, p v1.Platform) string {
 // checkBases normalises the keys of img.Bases and checks that every windows
 // platform gets a base that can be a Windows image.
 func checkBases(img *Image, plats []v1.Platform) error {
+	if err := checkBaseSpec("Base", img.Base); err != nil {
+		return err
+	}
 	if len(img.Bases) > 0 {
 		norm := make(map[string]string, len(img.Bases))
 		for k, v := range img.Bases {
@@ -40,6 +44,9 @@ func checkBases(img *Image, plats []v1.Platform) error {
 			}
 			if strings.TrimSpace(v) == "" {
 				return fmt.Errorf("Bases[%q] is empty: name a base image, e.g. an oci:<dir> layout or a registry reference", k)
+			}
+			if err := checkBaseSpec(fmt.Sprintf("Bases[%q]", k), strings.TrimSpace(v)); err != nil {
+				return err
 			}
 			norm[key] = strings.TrimSpace(v)
 		}
@@ -90,4 +97,28 @@ func parseBases(s string) (map[string]string, error) {
 		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	return out, nil
+}
+
+// baseSpecHelp lists the forms a base may take.
+const baseSpecHelp = `valid: "static" (default), "scratch", "oci:<dir>[:<ref>]" or a registry reference such as "cgr.dev/chainguard/static:latest"`
+
+// checkBaseSpec checks the form of a base before anything is built, so a
+// mistyped base fails at once rather than after compiling (whether the
+// image exists is found out when the layout step resolves it).
+func checkBaseSpec(field, spec string) error {
+	switch {
+	case slices.Contains(linuxOnlyBases, spec):
+		return nil
+	case strings.HasPrefix(spec, "oci:"):
+		if dir, _, _ := strings.Cut(strings.TrimPrefix(spec, "oci:"), ":"); dir == "" {
+			return fmt.Errorf("%s %q is missing the OCI layout directory after \"oci:\" (set GANTRY_BASE or the image's %s; %s)", field, spec, field, baseSpecHelp)
+		}
+		return nil
+	case !strings.ContainsAny(spec, "/:@"):
+		return fmt.Errorf("%s %q is not a known base name: write a Docker Hub image in full, e.g. docker.io/library/%s (set GANTRY_BASE or the image's %s; %s)", field, spec, spec, field, baseSpecHelp)
+	}
+	if _, err := name.ParseReference(spec); err != nil {
+		return fmt.Errorf("%s %q is not a valid image reference: %v (set GANTRY_BASE or the image's %s; %s)", field, spec, err, field, baseSpecHelp)
+	}
+	return nil
 }

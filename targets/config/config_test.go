@@ -403,6 +403,14 @@ func TestLoadEnvErrors(t *testing.T) {
 			[]string{`SOURCE_DATE_EPOCH="99999999999999"`, "after the year 9999"}},
 		{"epoch one second past year 9999", plain, Project{}, map[string]string{"SOURCE_DATE_EPOCH": "253402300800"},
 			[]string{"after the year 9999"}},
+		{"base a bare word", plain, Project{}, map[string]string{"GANTRY_BASE": "statc"},
+			[]string{`Base "statc" is not a known base name`, "docker.io/library/statc", "GANTRY_BASE"}},
+		{"base not a reference", plain, Project{}, map[string]string{"GANTRY_BASE": "registry.example/App:Bad Tag"},
+			[]string{`Base "registry.example/App:Bad Tag" is not a valid image reference`, "GANTRY_BASE"}},
+		{"base oci without dir", plain, Project{}, map[string]string{"GANTRY_BASE": "oci:"},
+			[]string{"missing the OCI layout directory", "GANTRY_BASE"}},
+		{"bases value not a reference", plain, Project{Images: []Image{{Bases: map[string]string{"windows": "nanosrv"}}}}, nil,
+			[]string{`Bases["windows"] "nanosrv" is not a known base name`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
