@@ -5,14 +5,12 @@
 package registrytest
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +25,7 @@ type Registry struct {
 	Storage string // its storage directory
 
 	cmd *exec.Cmd
-	log *lockedBuffer
+	log *ocitest.ProcLog
 }
 
 type settings struct {
@@ -69,7 +67,7 @@ func Start(t testing.TB, opts ...Option) *Registry {
 			t.Cleanup(func() {
 				r.Stop()
 				if t.Failed() {
-					t.Logf("registry log:\n%s", r.log.tail(4000))
+					t.Logf("registry log:\n%s", r.log.Tail(4000))
 				}
 			})
 			return r
@@ -86,7 +84,7 @@ func start(bin, dir string, s settings) (*Registry, error) {
 		return nil, err
 	}
 	host := fmt.Sprintf("127.0.0.1:%d", port)
-	r := &Registry{Host: host, Storage: filepath.Join(dir, "storage"), log: &lockedBuffer{}}
+	r := &Registry{Host: host, Storage: filepath.Join(dir, "storage"), log: &ocitest.ProcLog{}}
 	auth := ""
 	if s.user != "" {
 		hash, err := bcrypt.GenerateFromPassword([]byte(s.password), bcrypt.MinCost)
@@ -133,7 +131,7 @@ http:
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
-			return nil, fmt.Errorf("registry exited (%v):\n%s", err, r.log.tail(2000))
+			return nil, fmt.Errorf("registry exited (%v):\n%s", err, r.log.Tail(2000))
 		default:
 		}
 		resp, err := http.Get("http://" + host + "/v2/")
@@ -146,7 +144,7 @@ http:
 		time.Sleep(20 * time.Millisecond)
 	}
 	r.cmd.Process.Kill()
-	return nil, fmt.Errorf("registry on %s did not answer within 15s:\n%s", host, r.log.tail(2000))
+	return nil, fmt.Errorf("registry on %s did not answer within 15s:\n%s", host, r.log.Tail(2000))
 }
 
 // Stop kills the registry; safe to call twice.
@@ -166,26 +164,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// lockedBuffer collects a process's output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) tail(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
-	if len(s) > n {
-		s = "…" + s[len(s)-n:]
-	}
-	return s
 }
