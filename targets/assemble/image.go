@@ -157,19 +157,10 @@ func imageConfig(base v1.Config, req *Request, entrypoint string) v1.Config {
 // user (ContainerUser on nanoserver; Linux's 65532 means nothing there) and
 // working directory unless the request sets them.
 func windowsImageConfig(base v1.Config, req *Request, entrypoint string) v1.Config {
-	c := v1.Config{
-		Entrypoint:   []string{windowsPath(entrypoint)},
-		User:         cmp.Or(req.User, base.User),
-		WorkingDir:   cmp.Or(req.WorkingDir, base.WorkingDir),
-		Env:          windowsEnv(base.Env, windowsPath(path.Dir(entrypoint))),
-		ExposedPorts: maps.Clone(base.ExposedPorts),
-		Volumes:      maps.Clone(base.Volumes),
-		StopSignal:   base.StopSignal,
-		Shell:        slices.Clone(base.Shell),
-	}
-	if len(req.Labels) > 0 {
-		c.Labels = maps.Clone(req.Labels)
-	}
+	c := imageConfig(base, req, windowsPath(entrypoint))
+	c.User = cmp.Or(req.User, base.User)
+	c.WorkingDir = cmp.Or(req.WorkingDir, base.WorkingDir)
+	c.Env = windowsEnv(base.Env, windowsPath(path.Dir(entrypoint)))
 	return c
 }
 
