@@ -1,5 +1,3 @@
-//go:build mage
-
 package main
 
 import (

@@ -1,5 +1,15 @@
-//go:build mage
-
+// Command bench times go build, gantry release and ko build side by side.
+//
+// On testdata/hello, crane and gopls (larger real CLIs): cold, warm, after a
+// one-line change and for a repeat push; then many images of x/tools
+// (multi), the no-op as typed (typed), a tree with odd files (links) and the
+// module check of a vendored module (vendor). Prints medians and writes
+// docs/bench-vs-ko.md. Run it from the kit's checkout: `go run ./scripts/bench`
+// (`go tool mage bench` does the same). Knobs (the benchmark's own, not
+// Gantry settings): BENCH_RUNS runs (default 3), the first BENCH_COLD of them
+// (default 1) from empty caches; BENCH_APPS=crane,gopls,multi and BENCH_COLD=0
+// narrow a run; a run of hello,crane,gopls with cold builds rewrites their
+// table, one of multi,typed,links,vendor theirs.
 package main
 
 import (
@@ -10,26 +20,47 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+
+	"golang.org/x/mod/modfile"
 
 	"github.com/gantrybuild/gantry/targets/scaffold"
 )
 
-// Time go build, gantry release and ko build side by side.
-//
-// On testdata/hello, crane and gopls (larger real CLIs): cold, warm, after a
-// one-line change and for a repeat push; then many images of x/tools
-// (multi), the no-op as typed (typed) and a tree with dangling symlinks
-// (links). Prints medians and writes docs/bench-vs-ko.md. BENCH_RUNS runs
-// (default 3), the first BENCH_COLD of them (default 1) from empty caches;
-// BENCH_APPS=crane,gopls,multi and BENCH_COLD=0 narrow a run; a run of
-// hello,crane,gopls with cold builds rewrites their table, one of
-// multi,typed,links theirs.
-func Bench(ctx context.Context) error {
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// findKitRoot is the root of the kit's checkout: the nearest directory up from
+// the working directory whose go.mod declares the kit's module.
+func findKitRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && modfile.ModulePath(b) == scaffold.KitModule {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("%s is not inside a checkout of %s: run go run ./scripts/bench from the kit's root", wd, scaffold.KitModule)
+		}
+	}
+}
+
+func run(ctx context.Context) error {
 	runs := 3
 	if v, ok := os.LookupEnv("BENCH_RUNS"); ok {
 		n, err := strconv.Atoi(v)
@@ -42,8 +73,11 @@ func Bench(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("ko is not on PATH: GOBIN=$HOME/.cache/gantry-tools/bin go install github.com/google/ko@v0.18.1")
 	}
-	kitRoot, err := os.Getwd()
+	kitRoot, err := findKitRoot()
 	if err != nil {
+		return err
+	}
+	if err := os.Chdir(kitRoot); err != nil { // the report's path is relative to it
 		return err
 	}
 	work, err := os.MkdirTemp("", "gantry-bench-")
