@@ -19,7 +19,7 @@ func Config(ctx context.Context) error {
 		return err
 	}
 	for i, t := range cfg.Images {
-		plan, err := inject.Resolve(ctx, inject.ForTarget(t, cfg.Out, "", nil))
+		plan, err := inject.Resolve(ctx, inject.ForImage(t, cfg.Out, "", nil))
 		if err != nil {
 			return err
 		}

@@ -16,17 +16,17 @@ var linuxOnlyBases = []string{"static", "scratch"}
 
 // BaseFor is the base of t's image for p: the most specific entry of Bases
 // ("os/arch/variant", then "os/arch", then "os"), else Base.
-func (t Target) BaseFor(p v1.Platform) string {
-	return baseFor(t.Image, p)
+func (t ResolvedImage) BaseFor(p v1.Platform) string {
+	return baseFor(t.Base, t.Bases, p)
 }
 
-func baseFor(img Image, p v1.Platform) string {
+func baseFor(base string, bases map[string]string, p v1.Platform) string {
 	for _, k := range []string{platform.String(p), p.OS + "/" + p.Architecture, p.OS} {
-		if b, ok := img.Bases[k]; ok {
+		if b, ok := bases[k]; ok {
 			return b
 		}
 	}
-	return img.Base
+	return base
 }
 
 // checkBases normalises the keys of img.Bases and checks that every windows
@@ -56,7 +56,7 @@ func checkBases(img *Image, plats []v1.Platform) error {
 		if !platform.IsWindows(p) {
 			continue
 		}
-		b := baseFor(*img, p)
+		b := baseFor(img.Base, img.Bases, p)
 		if b == "" || slices.Contains(linuxOnlyBases, b) {
 			if b == "" {
 				b = DefaultBase

@@ -81,17 +81,29 @@ type Config struct {
 	Sign            SignConfig
 	SBOM            SBOMConfig
 	SourceDateEpoch *time.Time // nil: use the commit time
-	Images          []Target
+	Images          []ResolvedImage
 }
 
-// Target is one image to build, fully resolved.
-type Target struct {
-	Image            // as configured, with defaults filled in
-	Dir       string // absolute module directory
-	Module    string // module path from go.mod
-	Platforms []v1.Platform
-	Vendor    bool     // the module has a vendor/ directory
-	Repos     []string // where push publishes it (from Push.Repos)
+// ResolvedImage is one configured Image with its defaults filled in, its
+// module, platforms and destinations resolved: what the build steps take.
+type ResolvedImage struct {
+	Name         string            // image name (a valid OCI repository name)
+	Dir          string            // absolute module directory
+	Module       string            // module path from go.mod
+	Main         string            // main package relative to Dir, e.g. "./cmd/app" or "."
+	Platforms    []v1.Platform     // in the configured order, each once
+	Base         string            // static, scratch, a registry reference, or oci:<dir>[:<ref>]
+	Bases        map[string]string // per-OS or per-platform bases over Base, keys normalised
+	User         string            // image config user
+	BinDir       string            // where the binary goes in the image
+	VersionVar   string            // -X variable set to the version; "-": none
+	RevisionVar  string            // -X variable set to the revision; "-": none
+	BuildTimeVar string            // -X variable set to the build time; "-": none
+	BuildTags    []string          // go build -tags
+	Ldflags      []string          // extra linker flags after -s -w
+	Labels       map[string]string // extra config labels
+	Vendor       bool              // the module has a vendor/ directory
+	Repos        []string          // where push publishes it (from Push.Repos)
 
 	// ExplicitVars names the fields among VersionVar, RevisionVar and
 	// BuildTimeVar that were configured; the others hold defaults, which
@@ -112,7 +124,7 @@ type LinkVar struct {
 }
 
 // LinkVars lists the image's -X injections: version, revision, build time.
-func (t Target) LinkVars() []LinkVar {
+func (t ResolvedImage) LinkVars() []LinkVar {
 	vars := []LinkVar{
 		{Role: "version", Field: "VersionVar", Symbol: t.VersionVar},
 		{Role: "revision", Field: "RevisionVar", Symbol: t.RevisionVar},

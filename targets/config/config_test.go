@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -47,12 +48,12 @@ func linux(arch, variant string) v1.Platform {
 	return v1.Platform{OS: "linux", Architecture: arch, Variant: variant}
 }
 
-// defaultImage is what an image gets with nothing configured, apart from
-// Name and Main.
-func defaultImage(name, main string) Image {
-	return Image{
-		Name: name, Dir: ".", Main: main, Base: "static",
-		Platforms: []string{"linux/amd64", "linux/arm64"},
+// defaultImage is what an image in dir of module mod gets with nothing
+// configured, apart from Name and Main.
+func defaultImage(name, main, dir, mod string) ResolvedImage {
+	return ResolvedImage{
+		Name: name, Dir: dir, Module: mod, Main: main, Base: "static",
+		Platforms: []v1.Platform{linux("amd64", ""), linux("arm64", "")},
 		User:      "65532:65532", BinDir: "/usr/local/bin",
 		VersionVar: "main.version", RevisionVar: "main.revision", BuildTimeVar: "main.buildTime",
 	}
@@ -68,16 +69,27 @@ func TestLoadZeroConfig(t *testing.T) {
 		Out:         filepath.Join(hello, "dist"),
 		Compression: "gzip",
 		Sign:        SignConfig{Sign: Sign{Format: "both", KeygenPrefix: filepath.Join(hello, "cosign")}},
-		Images: []Target{{
-			Image:     defaultImage("hello", "."),
-			Dir:       hello,
-			Module:    "example.com/hello",
-			Platforms: []v1.Platform{linux("amd64", ""), linux("arm64", "")},
-			Vendor:    true,
-		}},
+		Images: []ResolvedImage{func() ResolvedImage {
+			img := defaultImage("hello", ".", hello, "example.com/hello")
+			img.Vendor = true
+			return img
+		}()},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load(zero project) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestResolvedImageHasEveryImageField guards the copy in resolve: a field
+// added to Image must reach the build through ResolvedImage.
+func TestResolvedImageHasEveryImageField(t *testing.T) {
+	resolved := reflect.TypeFor[ResolvedImage]()
+	img := reflect.TypeFor[Image]()
+	for i := range img.NumField() {
+		f := img.Field(i)
+		if _, ok := resolved.FieldByName(f.Name); !ok {
+			t.Errorf("Image.%s has no ResolvedImage field: add it there and copy it in resolve", f.Name)
+		}
 	}
 }
 
@@ -226,15 +238,17 @@ func TestLoadEnv(t *testing.T) {
 			"registry.test/multi-os:1"},
 		{"platforms as strings", plain, Project{},
 			map[string]string{"GANTRY_PLATFORMS": "linux/arm64/v8.2,linux/amd64/v3"},
-			func(c *Config) any { return c.Images[0].Image.Platforms },
+			func(c *Config) any { return platformStrings(c.Images[0].Platforms) },
 			[]string{"linux/arm64/v8.2", "linux/amd64/v3"}},
 		{"platforms override every image", multi, two,
 			map[string]string{"GANTRY_PLATFORMS": "linux/riscv64"},
-			func(c *Config) any { return [][]string{c.Images[0].Image.Platforms, c.Images[1].Image.Platforms} },
+			func(c *Config) any {
+				return [][]string{platformStrings(c.Images[0].Platforms), platformStrings(c.Images[1].Platforms)}
+			},
 			[][]string{{"linux/riscv64"}, {"linux/riscv64"}}},
 		{"platforms override the project", plain, Project{Images: []Image{{Platforms: []string{"linux/386"}}}},
 			map[string]string{"GANTRY_PLATFORMS": "linux/s390x"},
-			func(c *Config) any { return c.Images[0].Image.Platforms },
+			func(c *Config) any { return platformStrings(c.Images[0].Platforms) },
 			[]string{"linux/s390x"}},
 		{"project platforms", plain, Project{Images: []Image{{Platforms: []string{"linux/arm/v6"}}}}, nil,
 			func(c *Config) any { return c.Images[0].Platforms },

@@ -8,6 +8,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gantrybuild/gantry/targets/platform"
 )
 
 // Print writes the effective configuration and every environment variable
@@ -39,7 +43,7 @@ func Print(w io.Writer, c *Config, env Env) error {
 		}
 		fmt.Fprintf(tw, "  module\t%s (%s)\n", t.Module, t.Dir)
 		fmt.Fprintf(tw, "  main\t%s\n", t.Main)
-		fmt.Fprintf(tw, "  platforms\t%s\n", strings.Join(t.Image.Platforms, ", "))
+		fmt.Fprintf(tw, "  platforms\t%s\n", strings.Join(platformStrings(t.Platforms), ", "))
 		fmt.Fprintf(tw, "  base\t%s\n", t.Base)
 		for _, k := range slices.Sorted(maps.Keys(t.Bases)) {
 			fmt.Fprintf(tw, "  base for %s\t%s\n", k, t.Bases[k])
@@ -68,4 +72,12 @@ func Print(w io.Writer, c *Config, env Env) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, val, v.Description)
 	}
 	return tw.Flush()
+}
+
+func platformStrings(ps []v1.Platform) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, platform.String(p))
+	}
+	return out
 }

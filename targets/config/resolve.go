@@ -18,44 +18,40 @@ import (
 // resolve fills in an image's defaults and checks what can be checked
 // without the toolchain (platform support is checked against `go tool dist
 // list` by the compile step).
-func resolve(img Image, root string) (Target, error) {
+func resolve(img Image, root string) (ResolvedImage, error) {
 	if img.Dir == "" {
 		img.Dir = "."
 	}
-	t := Target{Dir: abs(root, img.Dir)}
+	t := ResolvedImage{Dir: abs(root, img.Dir)}
 	mod, err := modulePath(t.Dir)
 	if err != nil {
-		return Target{}, err
+		return ResolvedImage{}, err
 	}
 	t.Module = mod
 	if img.Main == "" {
 		if img.Main, err = findMain(t.Dir); err != nil {
-			return Target{}, err
+			return ResolvedImage{}, err
 		}
 	} else if img.Main, err = checkMain(t.Dir, img.Main); err != nil {
-		return Target{}, err
+		return ResolvedImage{}, err
 	}
 	if img.Name == "" {
 		img.Name = DefaultImageName(mod, img.Main)
 	}
 	if !imageName.MatchString(img.Name) {
-		return Target{}, fmt.Errorf("image name %q is not a valid OCI repository name: use lower-case letters, digits and separators (. _ -), e.g. set GANTRY_IMAGE=my-app", img.Name)
+		return ResolvedImage{}, fmt.Errorf("image name %q is not a valid OCI repository name: use lower-case letters, digits and separators (. _ -), e.g. set GANTRY_IMAGE=my-app", img.Name)
 	}
 	if len(img.Platforms) == 0 {
 		img.Platforms = DefaultPlatforms()
 	}
 	if t.Platforms, err = platform.ParseList(strings.Join(img.Platforms, ",")); err != nil {
-		return Target{}, err
-	}
-	img.Platforms = nil
-	for _, p := range t.Platforms {
-		img.Platforms = append(img.Platforms, platform.String(p))
+		return ResolvedImage{}, err
 	}
 	if img.Base == "" {
 		img.Base = DefaultBase
 	}
 	if err := checkBases(&img, t.Platforms); err != nil {
-		return Target{}, err
+		return ResolvedImage{}, err
 	}
 	if img.User == "" {
 		img.User = DefaultUser
@@ -64,7 +60,7 @@ func resolve(img Image, root string) (Target, error) {
 		img.BinDir = DefaultBinDir
 	}
 	if !strings.HasPrefix(img.BinDir, "/") {
-		return Target{}, fmt.Errorf("binary directory %q must be an absolute path in the image, e.g. /usr/local/bin", img.BinDir)
+		return ResolvedImage{}, fmt.Errorf("binary directory %q must be an absolute path in the image, e.g. /usr/local/bin", img.BinDir)
 	}
 	for field, v := range map[string]string{"VersionVar": img.VersionVar, "RevisionVar": img.RevisionVar, "BuildTimeVar": img.BuildTimeVar} {
 		if v != "" {
@@ -78,7 +74,10 @@ func resolve(img Image, root string) (Target, error) {
 	if _, err := os.Stat(filepath.Join(t.Dir, "vendor", "modules.txt")); err == nil {
 		t.Vendor = true
 	}
-	t.Image = img
+	t.Name, t.Main, t.Base, t.Bases = img.Name, img.Main, img.Base, img.Bases
+	t.User, t.BinDir = img.User, img.BinDir
+	t.VersionVar, t.RevisionVar, t.BuildTimeVar = img.VersionVar, img.RevisionVar, img.BuildTimeVar
+	t.BuildTags, t.Ldflags, t.Labels = img.BuildTags, img.Ldflags, img.Labels
 	return t, nil
 }
 

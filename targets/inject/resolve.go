@@ -45,9 +45,9 @@ type Request struct {
 	CacheFile string
 }
 
-// ForTarget is the Request for an image built into out (its plan is
+// ForImage is the Request for an image built into out (its plan is
 // remembered in out/cache/inject); goBin and env as for compile.Request.
-func ForTarget(t config.Target, out, goBin string, env []string) Request {
+func ForImage(t config.ResolvedImage, out, goBin string, env []string) Request {
 	r := Request{
 		Dir: t.Dir, Main: t.Main, Vars: t.LinkVars(), Tags: t.BuildTags, Vendor: t.Vendor,
 		GoBin: goBin, Env: env, CacheFile: filepath.Join(out, "cache", "inject", t.Name+".json"),

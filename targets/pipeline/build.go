@@ -155,18 +155,18 @@ func (b *Build) supportedPlatforms(ctx context.Context) ([]v1.Platform, error) {
 }
 
 // LayoutDir is where the OCI layout of an image is written.
-func (b *Build) LayoutDir(t config.Target) string {
+func (b *Build) LayoutDir(t config.ResolvedImage) string {
 	return filepath.Join(b.Config.Out, "oci", t.Name)
 }
 
 // openLayout opens the image's layout, remembering verified blobs in the
 // cache directory so that an unchanged layer is not hashed on every run.
-func (b *Build) openLayout(t config.Target) (*ocidir.Dir, error) {
+func (b *Build) openLayout(t config.ResolvedImage) (*ocidir.Dir, error) {
 	return ocidir.Open(b.LayoutDir(t), ocidir.WithVerifyCache(filepath.Join(b.cacheDir(), "verified", t.Name+".txt")))
 }
 
 // BinaryPath is where the binary of an image for a platform is written.
-func (b *Build) BinaryPath(t config.Target, p v1.Platform) string {
+func (b *Build) BinaryPath(t config.ResolvedImage, p v1.Platform) string {
 	return filepath.Join(b.binDir(), t.Name+"_"+platform.FileSuffix(p)+platform.Exe(p))
 }
 

@@ -94,7 +94,7 @@ func (b *Build) compile(ctx context.Context, only []v1.Platform, log io.Writer) 
 			}
 		}
 		// What -X sets, checked before anything builds.
-		plan, err := inject.Resolve(ctx, inject.ForTarget(t, b.Config.Out, b.opts.GoBin, b.env()))
+		plan, err := inject.Resolve(ctx, inject.ForImage(t, b.Config.Out, b.opts.GoBin, b.env()))
 		if err == nil {
 			err = plan.Err()
 		}

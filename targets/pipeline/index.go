@@ -29,7 +29,7 @@ func (b *Build) Index(ctx context.Context) error {
 	return nil
 }
 
-func (b *Build) indexImage(ctx context.Context, t config.Target) error {
+func (b *Build) indexImage(ctx context.Context, t config.ResolvedImage) error {
 	store, err := b.openLayout(t)
 	if err != nil {
 		return err
@@ -94,7 +94,7 @@ func (b *Build) indexImage(ctx context.Context, t config.Target) error {
 // entry is a layout itself (of the one image, or named after an image), a
 // directory holding <name> (a copy of dist/oci) or an output directory
 // holding oci/<name>.
-func (b *Build) indexFrom(t config.Target) ([]string, error) {
+func (b *Build) indexFrom(t config.ResolvedImage) ([]string, error) {
 	others := map[string]bool{}
 	for _, o := range b.Config.Images {
 		others[o.Name] = o.Name != t.Name

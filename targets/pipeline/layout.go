@@ -29,7 +29,7 @@ func (b *Build) Layout(ctx context.Context) error {
 	return nil
 }
 
-func (b *Build) layoutImage(ctx context.Context, t config.Target) error {
+func (b *Build) layoutImage(ctx context.Context, t config.ResolvedImage) error {
 	for _, p := range t.Platforms {
 		bin := b.BinaryPath(t, p)
 		if _, err := os.Stat(bin); err != nil {
@@ -106,7 +106,7 @@ func currentIndex(store *ocidir.Dir, version string, descs []v1.Descriptor) (v1.
 	return v1.Descriptor{}, false
 }
 
-func (b *Build) platformImage(ctx context.Context, store *ocidir.Dir, t config.Target, p v1.Platform) (v1.Descriptor, error) {
+func (b *Build) platformImage(ctx context.Context, store *ocidir.Dir, t config.ResolvedImage, p v1.Platform) (v1.Descriptor, error) {
 	opts := []assemble.BaseOption{
 		assemble.WithStore(store), assemble.WithCacheDir(b.cacheDir()),
 		assemble.WithCompression(b.Config.Compression), assemble.WithGoBin(b.opts.GoBin),
@@ -164,7 +164,7 @@ func (b *Build) platformImage(ctx context.Context, store *ocidir.Dir, t config.T
 	return desc, nil
 }
 
-func (b *Build) meta(t config.Target, base assemble.Base) index.Meta {
+func (b *Build) meta(t config.ResolvedImage, base assemble.Base) index.Meta {
 	m := index.Meta{
 		Created:  b.Created,
 		Version:  b.Version,

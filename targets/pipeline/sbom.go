@@ -87,7 +87,7 @@ func (b *Build) downloadForSBOM(ctx context.Context) error {
 }
 
 // buildConfig is the configuration of t the provenance records.
-func buildConfig(compression string, t config.Target) map[string]string {
+func buildConfig(compression string, t config.ResolvedImage) map[string]string {
 	c := map[string]string{
 		"main": t.Main, "base": t.Base, "user": t.User, "binDir": t.BinDir, "compression": compression,
 	}

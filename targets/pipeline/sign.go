@@ -211,7 +211,7 @@ func kmsConfig(sc config.SignConfig) keys.KMS {
 
 // identity is the repository a legacy payload claims: the first push
 // destination, else the image name.
-func identity(t config.Target) string {
+func identity(t config.ResolvedImage) string {
 	if len(t.Repos) > 0 {
 		return t.Repos[0]
 	}

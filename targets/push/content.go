@@ -23,14 +23,14 @@ type blobJob struct {
 }
 
 type blobDest struct {
-	t    *target
+	t    *upload
 	base name.Reference
 }
 
-func blobJobs(targets []*target) []*blobJob {
+func blobJobs(uploads []*upload) []*blobJob {
 	byKey := map[string]*blobJob{}
 	var jobs []*blobJob
-	for _, t := range targets {
+	for _, t := range uploads {
 		seen := map[v1.Hash]bool{}
 		for _, p := range t.src.platforms {
 			if t.there[p.desc.Digest] {
@@ -60,12 +60,12 @@ func blobJobs(targets []*target) []*blobJob {
 // pushContent uploads every blob, then the platform manifests, then the
 // indexes, each by digest, skipping what the registry has: a manifest it
 // has, it has every blob of (it checks them when the manifest is put).
-func (s *session) pushContent(ctx context.Context, targets []*target, o *options, st *Stats) error {
-	if err := forEach(ctx, o.jobs, targets, func(ctx context.Context, t *target) error { return s.findThere(ctx, t, o) }); err != nil {
+func (s *session) pushContent(ctx context.Context, uploads []*upload, o *options, st *Stats) error {
+	if err := forEach(ctx, o.jobs, uploads, func(ctx context.Context, t *upload) error { return s.findThere(ctx, t, o) }); err != nil {
 		return err
 	}
-	jobs := blobJobs(targets)
-	for _, t := range targets {
+	jobs := blobJobs(uploads)
+	for _, t := range uploads {
 		s.countThere(t, jobs, o, st)
 	}
 	err := forEach(ctx, o.jobs, jobs, func(ctx context.Context, j *blobJob) error {
@@ -75,12 +75,12 @@ func (s *session) pushContent(ctx context.Context, targets []*target, o *options
 		return err
 	}
 	type manifestJob struct {
-		t    *target
+		t    *upload
 		desc v1.Descriptor
 		m    remote.Taggable
 	}
 	var children, indexes []manifestJob
-	for _, t := range targets {
+	for _, t := range uploads {
 		for _, p := range t.src.platforms {
 			children = append(children, manifestJob{t, p.desc, p.image})
 		}
@@ -97,9 +97,9 @@ func (s *session) pushContent(ctx context.Context, targets []*target, o *options
 	return nil
 }
 
-// findThere asks which of a target's manifests the registry has: the
+// findThere asks which of an upload's manifests the registry has: the
 // index (then all of them), else each platform manifest.
-func (s *session) findThere(ctx context.Context, t *target, o *options) error {
+func (s *session) findThere(ctx context.Context, t *upload, o *options) error {
 	t.there = map[v1.Hash]bool{}
 	descs := []v1.Descriptor{t.src.indexDesc}
 	for _, p := range t.src.platforms {
@@ -132,7 +132,7 @@ func (s *session) findThere(ctx context.Context, t *target, o *options) error {
 
 // countThere reports the blobs of t that no job uploads: those of the
 // manifests the registry has.
-func (s *session) countThere(t *target, jobs []*blobJob, o *options, st *Stats) {
+func (s *session) countThere(t *upload, jobs []*blobJob, o *options, st *Stats) {
 	queued := map[v1.Hash]bool{}
 	for _, j := range jobs {
 		for _, d := range j.dests {
@@ -185,7 +185,7 @@ func (s *session) uploadJob(ctx context.Context, j *blobJob, o *options, st *Sta
 }
 
 // ensureManifest puts manifest m under its digest unless it is there.
-func (s *session) ensureManifest(ctx context.Context, t *target, desc v1.Descriptor, m remote.Taggable, o *options, st *Stats) error {
+func (s *session) ensureManifest(ctx context.Context, t *upload, desc v1.Descriptor, m remote.Taggable, o *options, st *Stats) error {
 	ref := t.repo.Digest(desc.Digest.String())
 	if t.there[desc.Digest] {
 		s.count(st, func(st *Stats) { st.ManifestsExisted++ })
@@ -201,7 +201,7 @@ func (s *session) ensureManifest(ctx context.Context, t *target, desc v1.Descrip
 
 // verify reads the index back by digest and checks that every child
 // resolves, before any tag names it.
-func (s *session) verify(ctx context.Context, t *target) error {
+func (s *session) verify(ctx context.Context, t *upload) error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("pushing %s to %s: reading the index back: %s", t.src.img.Name, t.repo, fmt.Sprintf(format, args...))
 	}
@@ -238,13 +238,13 @@ func (s *session) verify(ctx context.Context, t *target) error {
 }
 
 // moveTags points every tag at its manifest, skipping those already right.
-func (s *session) moveTags(ctx context.Context, targets []*target, o *options, st *Stats) error {
+func (s *session) moveTags(ctx context.Context, uploads []*upload, o *options, st *Stats) error {
 	type tagJob struct {
-		t  *target
+		t  *upload
 		tr tagRef
 	}
 	var jobs []tagJob
-	for _, t := range targets {
+	for _, t := range uploads {
 		for _, tr := range t.tags {
 			jobs = append(jobs, tagJob{t, tr})
 		}

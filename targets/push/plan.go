@@ -23,9 +23,9 @@ type tagRef struct {
 	floating bool // X.Y, X, latest (and their per-platform tags): they move by design
 }
 
-// plan works out a target's tags and what they name now, and refuses an
+// plan works out an upload's tags and what they name now, and refuses an
 // immutable tag that names other content, before anything is uploaded.
-func (s *session) plan(ctx context.Context, t *target, o *options) error {
+func (s *session) plan(ctx context.Context, t *upload, o *options) error {
 	src := t.src
 	// The repository's tags decide X.Y, X and latest; with many tags to
 	// move, one listing also saves asking about each.
@@ -103,7 +103,7 @@ func (s *session) plan(ctx context.Context, t *target, o *options) error {
 }
 
 // indexTags are the tags that name the index.
-func (t *target) indexTags() []string {
+func (t *upload) indexTags() []string {
 	var out []string
 	for _, tr := range t.tags {
 		if tr.desc.Digest == t.src.indexDesc.Digest {

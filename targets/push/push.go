@@ -36,8 +36,8 @@ type Image struct {
 	Repos  []name.Repository
 }
 
-// target is one image going to one repository.
-type target struct {
+// upload is one image going to one repository.
+type upload struct {
 	src      *source
 	repo     name.Repository
 	key      string // registry/repository, as events name it
@@ -64,7 +64,7 @@ func Layouts(ctx context.Context, images []Image, opts ...Option) (res *Result, 
 		return nil, errors.New("nothing to push: no image configured")
 	}
 
-	var targets []*target
+	var uploads []*upload
 	for _, img := range images {
 		if img.Name == "" {
 			img.Name = filepath.Base(img.Layout)
@@ -82,34 +82,34 @@ func Layouts(ctx context.Context, images []Image, opts ...Option) (res *Result, 
 		}
 		for _, repo := range img.Repos {
 			repo = o.normalize(repo)
-			targets = append(targets, &target{src: src, repo: repo, key: repo.String()})
+			uploads = append(uploads, &upload{src: src, repo: repo, key: repo.String()})
 		}
 	}
 
-	s := newSession(o, targets)
-	if err := forEach(ctx, o.jobs, targets, func(ctx context.Context, t *target) error { return s.plan(ctx, t, o) }); err != nil {
+	s := newSession(o, uploads)
+	if err := forEach(ctx, o.jobs, uploads, func(ctx context.Context, t *upload) error { return s.plan(ctx, t, o) }); err != nil {
 		return nil, s.noTagMoved(err)
 	}
-	for _, t := range targets {
+	for _, t := range uploads {
 		o.progress.Event(Event{Kind: EventPlanned, Image: t.src.img.Name, Repo: t.key,
 			Blobs: len(t.src.allBlobs()) + len(t.src.signatureBlobs()), Size: t.src.blobBytes() + t.src.signatureBytes(), Tags: t.indexTags()})
 	}
 	stats := &Stats{}
-	if err := s.pushContent(ctx, targets, o, stats); err != nil {
+	if err := s.pushContent(ctx, uploads, o, stats); err != nil {
 		return nil, s.noTagMoved(err)
 	}
-	if err := forEach(ctx, o.jobs, targets, s.verify); err != nil {
+	if err := forEach(ctx, o.jobs, uploads, s.verify); err != nil {
 		return nil, s.noTagMoved(err)
 	}
-	if err := s.pushSignatures(ctx, targets, o, stats); err != nil {
+	if err := s.pushSignatures(ctx, uploads, o, stats); err != nil {
 		return nil, s.noTagMoved(err)
 	}
-	if err := s.moveTags(ctx, targets, o, stats); err != nil {
+	if err := s.moveTags(ctx, uploads, o, stats); err != nil {
 		return nil, err
 	}
 
 	res = &Result{}
-	for _, t := range targets {
+	for _, t := range uploads {
 		o.progress.Event(Event{Kind: EventDone, Image: t.src.img.Name, Repo: t.key, Digest: t.src.indexDesc.Digest})
 		res.Images = append(res.Images, t.result())
 	}
@@ -206,7 +206,7 @@ func noTagMoved(err error, written ...string) error {
 // this session put.
 func (s *session) noTagMoved(err error) error { return noTagMoved(err, s.obs.tagsPut()...) }
 
-func (t *target) result() Pushed {
+func (t *upload) result() Pushed {
 	src := t.src
 	p := Pushed{
 		Name: src.img.Name, Repo: t.repo, Version: src.version, Revision: src.revision,

@@ -40,7 +40,7 @@ type endpoint struct {
 	puller *remote.Puller
 }
 
-func newSession(o *options, targets []*target) *session {
+func newSession(o *options, uploads []*upload) *session {
 	pol := newPolicy(o, time.Now)
 	pol.observed = func(err error) { o.progress.Event(Event{Kind: EventRetry, Err: err}) }
 	var rt http.RoundTripper = &schemeGuard{next: o.base, insecure: o.insecure}
@@ -56,7 +56,7 @@ func newSession(o *options, targets []*target) *session {
 			scopes[reg.String()] = append(scopes[reg.String()], scope)
 		}
 	}
-	for _, t := range targets {
+	for _, t := range uploads {
 		regs = append(regs, t.repo.Registry)
 		add(t.repo.Registry, t.repo.Scope(transport.PushScope))
 		for _, b := range t.src.allBlobs() {

@@ -110,14 +110,14 @@ func (s *source) signatureBlobs() []blob {
 // signatureBytes is what the signature blobs weigh.
 func (s *source) signatureBytes() int64 { return totalSize(s.signatureBlobs()) }
 
-// pushSignatures uploads the signatures of each target after its image is
+// pushSignatures uploads the signatures of each upload after its image is
 // complete and before any tag moves: their blobs, the referrer manifests by
 // digest (ggcr's writer adds each to the sha256-<hex> fallback tag, merged
 // with referrers already there, unless the registry has the referrers
 // API), and each legacy signature manifest under its sha256-<hex>.sig tag
 // (replacing what that tag named).
-func (s *session) pushSignatures(ctx context.Context, targets []*target, o *options, st *Stats) error {
-	for _, t := range targets {
+func (s *session) pushSignatures(ctx context.Context, uploads []*upload, o *options, st *Stats) error {
+	for _, t := range uploads {
 		for _, b := range t.src.signatureBlobs() {
 			if err := s.uploadJob(ctx, &blobJob{b: b, dests: []blobDest{{t: t}}}, o, st); err != nil {
 				return err

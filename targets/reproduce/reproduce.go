@@ -62,7 +62,7 @@ func buildCopy(ctx context.Context, b *pipeline.Build, root string) (*pipeline.B
 	cfg := *b.Config
 	cfg.Out = filepath.Join(root, "dist")
 	cfg.IndexFrom = nil
-	cfg.Images = append([]config.Target(nil), b.Config.Images...)
+	cfg.Images = append([]config.ResolvedImage(nil), b.Config.Images...)
 	copied := map[string]string{}
 	for i, t := range cfg.Images {
 		dst, ok := copied[t.Dir]
