@@ -1,10 +1,12 @@
 package config
 
 import (
-	"fmt"
+	"errors"
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 )
 
 // CheckOSEnv refuses GANTRY_* variables of the process environment that
@@ -48,7 +50,10 @@ func CheckEnviron(environ []string) error {
 		}
 		parts = append(parts, msg)
 	}
-	return fmt.Errorf("%s: Gantry reads only the variables `go tool mage config` lists; rename it, unset it, or list variables of your own in GANTRY_ALLOW_UNKNOWN_VARS (e.g. GANTRY_ALLOW_UNKNOWN_VARS=%s)", strings.Join(parts, "; "), unknown[0])
+	return &shared.NeedStep{
+		Err: errors.New(strings.Join(parts, "; ")),
+		Fix: "Gantry reads only the variables {config} lists; rename it, unset it, or list variables of your own in GANTRY_ALLOW_UNKNOWN_VARS (e.g. GANTRY_ALLOW_UNKNOWN_VARS=" + unknown[0] + ")",
+	}
 }
 
 func allowed(allow []string, name string) bool {

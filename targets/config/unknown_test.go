@@ -15,7 +15,7 @@ func TestCheckEnvironUnknown(t *testing.T) {
 	}{
 		{"known only", []string{"GANTRY_PLATFORMS=linux/arm64", "GANTRY_OUT=dist", "HOME=/root", "PATH=/bin"}, nil},
 		{"missing s", []string{"GANTRY_PLATFORM=linux/arm64"},
-			[]string{"unknown variable GANTRY_PLATFORM (did you mean GANTRY_PLATFORMS?)", "go tool mage config", "GANTRY_ALLOW_UNKNOWN_VARS=GANTRY_PLATFORM"}},
+			[]string{"unknown variable GANTRY_PLATFORM (did you mean GANTRY_PLATFORMS?)", "Gantry reads only the variables config lists", "GANTRY_ALLOW_UNKNOWN_VARS=GANTRY_PLATFORM"}},
 		{"transposed", []string{"GANTRY_ALOLW_DIRTY=1"}, []string{"did you mean GANTRY_ALLOW_DIRTY?"}},
 		{"lower case", []string{"gantry_repo=ghcr.io/org/app"}, []string{"unknown variable gantry_repo (did you mean GANTRY_REPO?)"}},
 		{"nothing close", []string{"GANTRY_COMPLETELY_DIFFERENT_THING=1"}, []string{"unknown variable GANTRY_COMPLETELY_DIFFERENT_THING:"}},

@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/platform"
 	"github.com/gantrybuild/gantry/targets/sign/sigtag"
@@ -118,7 +119,7 @@ func Merge(ctx context.Context, out *ocidir.Dir, from []string) ([]Source, error
 			return nil, err
 		}
 		if len(srcs) == 0 {
-			return nil, fmt.Errorf("layout %s holds no platform image: run `go tool mage layout` there first", dir)
+			return nil, &shared.NeedStep{Err: fmt.Errorf("layout %s holds no platform image", dir), Fix: "run {layout} there first"}
 		}
 		all = append(all, srcs...)
 	}

@@ -1,7 +1,11 @@
-// Package pipeline runs Gantry's steps in order over a configuration:
-// vendor check → compile → layout → index. Each step reads what the
-// previous one left in the output directory, so a step can run in another
-// process or on another CI runner.
+// Package pipeline sequences Gantry's steps over a configuration:
+// vendor check → compile → layout → index → sbom → sign → push, each
+// delegated to the package that owns it (vendorcheck, compile, assemble,
+// index, sbom, sign, push). It reads git once, maps the configuration to
+// each step's request and the output directory's paths, and prints the
+// summary; it owns no step's logic. Each step reads what the previous one
+// left in the output directory, so a step can run in another process or on
+// another CI runner.
 package pipeline
 
 import (

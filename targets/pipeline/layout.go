@@ -13,6 +13,7 @@ import (
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/index"
 	"github.com/gantrybuild/gantry/targets/internal/goenv"
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/platform"
 )
@@ -33,7 +34,10 @@ func (b *Build) layoutImage(ctx context.Context, t config.ResolvedImage) error {
 	for _, p := range t.Platforms {
 		bin := b.BinaryPath(t, p)
 		if _, err := os.Stat(bin); err != nil {
-			return fmt.Errorf("no binary for %s at %s: run `go tool mage compile:all` (or compile:platform %s) first", platform.String(p), bin, platform.String(p))
+			return &shared.NeedStep{
+				Err: fmt.Errorf("no binary for %s at %s", platform.String(p), bin),
+				Fix: "run {compile:all} (or {compile:platform " + platform.String(p) + "}) first",
+			}
 		}
 	}
 	store, err := b.openLayout(t)
@@ -60,50 +64,7 @@ func (b *Build) layoutImage(ctx context.Context, t config.ResolvedImage) error {
 	if err := platformErrors(t.Platforms, errs); err != nil {
 		return err
 	}
-	entries := index.PlatformEntries(b.Version, descs)
-	if keep, ok := currentIndex(store, b.Version, descs); ok {
-		entries = append([]v1.Descriptor{keep}, entries...)
-	}
-	entries = append(entries, keptSignatures(store, entries)...)
-	if err := store.WriteIndexJSON(entries); err != nil {
-		return err
-	}
-	return store.GC()
-}
-
-// currentIndex returns the index entry already in the layout when it names
-// this version and indexes exactly these manifests, so that an unchanged
-// rebuild keeps index.json (and the index blob) as they are.
-func currentIndex(store *ocidir.Dir, version string, descs []v1.Descriptor) (v1.Descriptor, bool) {
-	ij, err := store.IndexJSON()
-	if err != nil {
-		return v1.Descriptor{}, false
-	}
-	want := map[v1.Hash]bool{}
-	for _, d := range descs {
-		want[d.Digest] = true
-	}
-	for _, d := range ij.Manifests {
-		if !d.MediaType.IsIndex() || d.Annotations[index.RefName] != index.RefNameFor(version, nil) {
-			continue
-		}
-		idx, err := store.ImageIndex(d.Digest)
-		if err != nil {
-			continue
-		}
-		im, err := idx.IndexManifest()
-		if err != nil || len(im.Manifests) != len(want) {
-			continue
-		}
-		same := true
-		for _, m := range im.Manifests {
-			same = same && want[m.Digest]
-		}
-		if same {
-			return d, true
-		}
-	}
-	return v1.Descriptor{}, false
+	return index.WritePlatforms(store, b.Version, descs)
 }
 
 func (b *Build) platformImage(ctx context.Context, store *ocidir.Dir, t config.ResolvedImage, p v1.Platform) (v1.Descriptor, error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/internal/goenv"
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/sbom"
 )
@@ -27,7 +28,7 @@ func (b *Build) SBOM(ctx context.Context) error {
 	}
 	for _, t := range b.Config.Images {
 		if err := ocidir.Exists(b.LayoutDir(t)); err != nil {
-			return fmt.Errorf("image %s: nothing to describe: %w: run `go tool mage index` (or release) first", t.Name, err)
+			return fmt.Errorf("image %s: nothing to describe: %w", t.Name, &shared.NeedStep{Err: err, Fix: "run {index} (or {release}) first"})
 		}
 	}
 	for _, t := range b.Config.Images {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/gantrybuild/gantry/targets/config"
@@ -17,11 +16,13 @@ import (
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/sign"
 	"github.com/gantrybuild/gantry/targets/sign/keys"
-	"github.com/gantrybuild/gantry/targets/sign/sigtag"
 )
 
 // errNoKey explains how to configure a signing key.
-var errNoKey = errors.New("no signing key configured: set GANTRY_SIGN_KEY to a cosign key file, env://VAR or a KMS URI (`go tool mage keygen` makes a key pair), or GANTRY_SIGN_KEYLESS=1 in CI")
+var errNoKey = &shared.NeedStep{
+	Err: errors.New("no signing key configured: set GANTRY_SIGN_KEY to a cosign key file, env://VAR or a KMS URI, or GANTRY_SIGN_KEYLESS=1 in CI"),
+	Fix: "{keygen} makes a key pair",
+}
 
 // Sign signs every image's layout (what index wrote) with the configured
 // key, in the configured formats, and writes the signatures into it.
@@ -39,7 +40,7 @@ func (b *Build) Sign(ctx context.Context) error {
 	}
 	for _, t := range b.Config.Images {
 		if err := ocidir.Exists(b.LayoutDir(t)); err != nil {
-			return fmt.Errorf("image %s: nothing to sign: %w: run `go tool mage index` (or release) first", t.Name, err)
+			return fmt.Errorf("image %s: nothing to sign: %w", t.Name, &shared.NeedStep{Err: err, Fix: "run {index} (or {release}) first"})
 		}
 	}
 	signer, err := b.loadSigner(ctx)
@@ -216,15 +217,4 @@ func identity(t config.ResolvedImage) string {
 		return t.Repos[0]
 	}
 	return t.Name
-}
-
-// keptSignatures are the signature entries of the layout's index.json whose
-// subject is among entries: a step that rewrites index.json keeps them, so
-// an unchanged rebuild stays signed (a changed manifest's signatures go).
-func keptSignatures(store *ocidir.Dir, entries []v1.Descriptor) []v1.Descriptor {
-	ij, err := store.IndexJSON()
-	if err != nil {
-		return nil
-	}
-	return sigtag.Keep(ij.Manifests, entries)
 }

@@ -37,7 +37,7 @@ func TestPushBadLayouts(t *testing.T) {
 
 	t.Run("missing layout", func(t *testing.T) {
 		_, err := pushOne(t, filepath.Join(t.TempDir(), "nothing"), proxy.Repo("x"))
-		wantError(t, err, "no OCI image layout at", "go tool mage release")
+		wantError(t, err, "no OCI image layout at", "run release (or layout, then index) first")
 	})
 	t.Run("layout without index", func(t *testing.T) {
 		dir, _ := twoArch(t, "v1.0.0", 11)
@@ -53,7 +53,7 @@ func TestPushBadLayouts(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = pushOne(t, dir, proxy.Repo("x"))
-		wantError(t, err, "holds no image index", "mage index")
+		wantError(t, err, "holds no image index", "run index (or release) first")
 	})
 	t.Run("corrupt blob", func(t *testing.T) {
 		dir, _ := twoArch(t, "v1.0.0", 12)

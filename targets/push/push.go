@@ -26,6 +26,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 )
 
 // Image is one image to publish: the index in an OCI layout, to each of
@@ -131,8 +133,10 @@ func (o *options) checkRevision(src *source) error {
 	if src.revision != "" {
 		built = "commit " + short(src.revision)
 	}
-	return fmt.Errorf("%s was built from %s, but the work tree is at %s: push publishes the layout as it is, so run `go tool mage release` (or layout, then index) to build %s first, or set GANTRY_PUSH_STALE=1 to push the older build on purpose; nothing was pushed",
-		src.img.Layout, built, short(o.revision), short(o.revision))
+	return &shared.NeedStep{
+		Err: fmt.Errorf("%s was built from %s, but the work tree is at %s: push publishes the layout as it is", src.img.Layout, built, short(o.revision)),
+		Fix: "run {release} (or {layout}, then {index}) to build " + short(o.revision) + " first, or set GANTRY_PUSH_STALE=1 to push the older build on purpose; nothing was pushed",
+	}
 }
 
 // short abbreviates a commit hash as Go pseudo-versions do.

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gantrybuild/gantry/targets/index"
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/platform"
 	"github.com/gantrybuild/gantry/targets/sign/sigtag"
@@ -54,7 +55,7 @@ type blob struct {
 func readSource(ctx context.Context, img Image, jobs int) (*source, error) {
 	dir := img.Layout
 	if err := ocidir.Exists(dir); errors.Is(err, ocidir.ErrNoLayout) {
-		return nil, fmt.Errorf("%w: run `go tool mage release` (or layout, then index) first; push publishes what they wrote and never builds", err)
+		return nil, &shared.NeedStep{Err: err, Fix: "run {release} (or {layout}, then {index}) first; push publishes what they wrote and never builds"}
 	} else if err != nil {
 		return nil, err
 	}
@@ -88,10 +89,10 @@ func (s *source) read(ctx context.Context, store *ocidir.Dir, jobs int) error {
 	}
 	switch len(indexes) {
 	case 0:
-		return fmt.Errorf("%s holds no image index: run `go tool mage index` (or `go tool mage release`) first", dir)
+		return &shared.NeedStep{Err: fmt.Errorf("%s holds no image index", dir), Fix: "run {index} (or {release}) first"}
 	case 1:
 	default:
-		return fmt.Errorf("%s names %d image indexes in index.json; push publishes one: rebuild it with `go tool mage index`", dir, len(indexes))
+		return &shared.NeedStep{Err: fmt.Errorf("%s names %d image indexes in index.json; push publishes one", dir, len(indexes)), Fix: "rebuild it with {index}"}
 	}
 	s.indexDesc = indexes[0]
 	if s.index, err = store.ImageIndex(s.indexDesc.Digest); err != nil {
@@ -106,7 +107,7 @@ func (s *source) read(ctx context.Context, store *ocidir.Dir, jobs int) error {
 		s.version = s.indexDesc.Annotations[index.RefName]
 	}
 	if s.version == "" {
-		return fmt.Errorf("the index in %s has no version (annotation %s): rebuild it with `go tool mage index`", dir, index.Version)
+		return &shared.NeedStep{Err: fmt.Errorf("the index in %s has no version (annotation %s)", dir, index.Version), Fix: "rebuild it with {index}"}
 	}
 	s.revision = im.Annotations[index.Revision]
 	for _, child := range im.Manifests {
@@ -246,7 +247,7 @@ func verifyBlob(path string, d v1.Descriptor) error {
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("blob %s (%s) is missing: rebuild with `go tool mage release`", d.Digest, d.MediaType)
+		return &shared.NeedStep{Err: fmt.Errorf("blob %s (%s) is missing", d.Digest, d.MediaType), Fix: "rebuild with {release}"}
 	}
 	if err != nil {
 		return err
@@ -258,7 +259,7 @@ func verifyBlob(path string, d v1.Descriptor) error {
 		return fmt.Errorf("reading blob %s: %w", d.Digest, err)
 	}
 	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != d.Digest.String() || n != d.Size {
-		return fmt.Errorf("blob %s is corrupt (content hashes to %s, %d bytes, descriptor says %d): rebuild with `go tool mage release`; nothing was pushed", d.Digest, got, n, d.Size)
+		return &shared.NeedStep{Err: fmt.Errorf("blob %s is corrupt (content hashes to %s, %d bytes, descriptor says %d)", d.Digest, got, n, d.Size), Fix: "rebuild with {release}; nothing was pushed"}
 	}
 	return nil
 }

@@ -67,7 +67,7 @@ func Layout(ctx context.Context, dir string, opts ...Option) ([]Written, error) 
 		o.name = filepath.Base(filepath.Clean(dir))
 	}
 	if err := ocidir.Exists(dir); err != nil {
-		return nil, fmt.Errorf("%w: run `go tool mage index` (or release) first", err)
+		return nil, &shared.NeedStep{Err: err, Fix: "run {index} (or {release}) first"}
 	}
 	d, err := ocidir.Open(dir)
 	if err != nil {
@@ -88,7 +88,7 @@ func Layout(ctx context.Context, dir string, opts ...Option) ([]Written, error) 
 		return nil, err
 	}
 	if len(arts) == 0 {
-		return nil, fmt.Errorf("nothing to describe in %s: its index.json names no image: run `go tool mage index` (or release) first", dir)
+		return nil, &shared.NeedStep{Err: fmt.Errorf("nothing to describe in %s: its index.json names no image", dir), Fix: "run {index} (or {release}) first"}
 	}
 	return o.write(ctx, d, ij, arts)
 }

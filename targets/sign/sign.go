@@ -28,6 +28,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/sign/sigtag"
 )
@@ -86,7 +87,7 @@ func Layout(ctx context.Context, dir string, s Signer, opts ...Option) ([]Signed
 	}
 	subjects := expand(ctx, st, layoutRoots(st.index))
 	if len(subjects) == 0 {
-		return nil, fmt.Errorf("nothing to sign in %s: its index.json names no image: run `go tool mage index` (or release) first", dir)
+		return nil, &shared.NeedStep{Err: fmt.Errorf("nothing to sign in %s: its index.json names no image", dir), Fix: "run {index} (or {release}) first"}
 	}
 	for _, subj := range subjects {
 		if subj.Err != nil {

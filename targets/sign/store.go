@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 	"github.com/gantrybuild/gantry/targets/sign/sigtag"
 )
@@ -55,7 +56,7 @@ type layoutStore struct {
 // when dir is not one (ocidir.Open would create it).
 func openLayout(dir string) (*ocidir.Dir, error) {
 	if err := ocidir.Exists(dir); err != nil {
-		return nil, fmt.Errorf("%w: run `go tool mage index` (or release) first", err)
+		return nil, &shared.NeedStep{Err: err, Fix: "run {index} (or {release}) first"}
 	}
 	return ocidir.Open(dir)
 }

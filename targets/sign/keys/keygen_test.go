@@ -79,7 +79,7 @@ func TestLoadErrors(t *testing.T) {
 		ref  keys.Ref
 		want string
 	}{
-		{"missing file", keys.Ref{Key: filepath.Join(dir, "nope.key")}, "does not exist (generate a pair with `go tool mage keygen`)"},
+		{"missing file", keys.Ref{Key: filepath.Join(dir, "nope.key")}, "does not exist: generate a pair with keygen"},
 		{"directory", keys.Ref{Key: dir}, "is unreadable"},
 		{"empty env", keys.Ref{Key: "env://K", PEM: []byte{}}, "key env://K is empty"},
 		{"no key", keys.Ref{}, "no key configured"},

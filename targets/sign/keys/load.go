@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/sign"
 )
 
@@ -72,7 +73,7 @@ func (r Ref) material() ([]byte, error) {
 	data, err := os.ReadFile(r.Key)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("key file %s does not exist (generate a pair with `go tool mage keygen`)", r.Key)
+		return nil, &shared.NeedStep{Err: fmt.Errorf("key file %s does not exist", r.Key), Fix: "generate a pair with {keygen}"}
 	case err != nil:
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
