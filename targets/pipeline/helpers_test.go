@@ -39,15 +39,9 @@ func (w logWriter) Write(p []byte) (int, error) {
 	}
 }
 
-// TestMain keeps a developer's GOFLAGS (set globally on some machines) from
-// the builds these tests run, and stops the sigstore servers the keyless
-// tests start once for the package.
-func TestMain(m *testing.M) {
-	os.Unsetenv("GOFLAGS")
-	code := m.Run()
-	sigstoretest.StopShared()
-	os.Exit(code)
-}
+// TestMain stops the sigstore servers the keyless tests start once for
+// the package.
+func TestMain(m *testing.M) { ocitest.Main(m, sigstoretest.StopShared) }
 
 // newBuild loads p for the module in dir with env as the only environment
 // Gantry reads.

@@ -15,7 +15,7 @@ import (
 // services from the URLs, else the signing config, else sigstore's public
 // instances.
 func newKeylessSigner(k config.KeylessConfig) (sign.Signer, error) {
-	svc := keyless.Public
+	svc := keyless.Public()
 	if k.SigningConfig != "" {
 		var err error
 		if svc, err = keyless.FromSigningConfig(k.SigningConfig, time.Now()); err != nil {

@@ -45,7 +45,7 @@ func TestKeylessRelease(t *testing.T) {
 	if err := b.Release(context.Background()); err != nil {
 		t.Fatalf("release: %v\n%s", err, st.Logs())
 	}
-	identity := sigstoretest.DefaultWorkflow.Identity()
+	identity := sigstoretest.DefaultWorkflow().Identity()
 	dir := filepath.Join(repo.Dir, "dist", "oci", "hello")
 	refs := refNames(indexJSON(t, dir))
 	digests := map[string]string{}

@@ -103,7 +103,7 @@ func TestSeveralImages(t *testing.T) {
 		t.Errorf("api printed %q, want a pseudo-version", out)
 	}
 	got, err := ocitest.ELFMachine(ocitest.File(t, img, "usr/local/bin/multi-worker"))
-	if err != nil || got != ocitest.MachineFor["arm"] {
+	if err != nil || got != ocitest.MachineFor("arm") {
 		t.Errorf("worker binary machine = %v (%v), want ARM", got, err)
 	}
 }

@@ -86,8 +86,8 @@ func TestReleaseHello(t *testing.T) {
 			if cf.Config.User != "65532:65532" {
 				t.Errorf("user = %q, want 65532:65532", cf.Config.User)
 			}
-			if !cf.Created.Time.Equal(testrepo.When) {
-				t.Errorf("created = %v, want the commit time %v", cf.Created.Time, testrepo.When)
+			if !cf.Created.Time.Equal(testrepo.When()) {
+				t.Errorf("created = %v, want the commit time %v", cf.Created.Time, testrepo.When())
 			}
 			if cf.Config.Labels[index.Revision] != rev {
 				t.Errorf("revision label = %q, want %q", cf.Config.Labels[index.Revision], rev)

@@ -13,18 +13,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/gantrybuild/gantry/targets/config"
+	"github.com/gantrybuild/gantry/targets/internal/ocitest"
 	"github.com/gantrybuild/gantry/targets/internal/registrytest"
 	"github.com/gantrybuild/gantry/targets/internal/testrepo"
 	"github.com/gantrybuild/gantry/targets/pipeline"
 	"github.com/gantrybuild/gantry/targets/push"
 )
 
-func TestMain(m *testing.M) {
-	// A developer's GOFLAGS (set globally on some machines) must not reach
-	// the builds these tests run.
-	os.Unsetenv("GOFLAGS")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { ocitest.Main(m) }
 
 // release runs pipeline.Release for the app in dir with env as the only
 // environment Gantry reads, and returns what it wrote for a person (log)

@@ -26,12 +26,7 @@ import (
 	"github.com/gantrybuild/gantry/targets/sign/sigtag"
 )
 
-func TestMain(m *testing.M) {
-	// A developer's GOFLAGS (set globally on some machines) must not reach
-	// the builds these tests run.
-	os.Unsetenv("GOFLAGS")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { ocitest.Main(m) }
 
 // released is the hello example released with a key to a local registry.
 type released struct {

@@ -234,12 +234,6 @@ func PEMachine(data []byte) (uint16, uint16, error) {
 	return f.Machine, subsystem, nil
 }
 
-// PEMachineFor is the PE machine of a GOARCH.
-var PEMachineFor = map[string]uint16{
-	"amd64": pe.IMAGE_FILE_MACHINE_AMD64,
-	"arm64": pe.IMAGE_FILE_MACHINE_ARM64,
-}
-
 // validateBlob checks the descriptor's blob against its schema and recurses.
 func validateBlob(t testing.TB, dir string, d v1.Descriptor) {
 	t.Helper()
@@ -338,13 +332,23 @@ func ELFMachine(data []byte) (elf.Machine, error) {
 	return f.Machine, nil
 }
 
-// MachineFor is the ELF machine of a GOARCH.
-var MachineFor = map[string]elf.Machine{
-	"amd64":   elf.EM_X86_64,
-	"arm64":   elf.EM_AARCH64,
-	"arm":     elf.EM_ARM,
-	"386":     elf.EM_386,
-	"riscv64": elf.EM_RISCV,
-	"ppc64le": elf.EM_PPC64,
-	"s390x":   elf.EM_S390,
+// MachineFor is the ELF machine of a GOARCH (EM_NONE: one no test builds).
+func MachineFor(goarch string) elf.Machine {
+	switch goarch {
+	case "amd64":
+		return elf.EM_X86_64
+	case "arm64":
+		return elf.EM_AARCH64
+	case "arm":
+		return elf.EM_ARM
+	case "386":
+		return elf.EM_386
+	case "riscv64":
+		return elf.EM_RISCV
+	case "ppc64le":
+		return elf.EM_PPC64
+	case "s390x":
+		return elf.EM_S390
+	}
+	return elf.EM_NONE
 }

@@ -24,11 +24,13 @@ type Workflow struct {
 
 // DefaultWorkflow is the run tokens are minted for unless a test names
 // another.
-var DefaultWorkflow = Workflow{
-	Repository: "org/app",
-	Path:       ".github/workflows/release.yml",
-	Ref:        "refs/tags/v1.2.3",
-	SHA:        "0123456789abcdef0123456789abcdef01234567",
+func DefaultWorkflow() Workflow {
+	return Workflow{
+		Repository: "org/app",
+		Path:       ".github/workflows/release.yml",
+		Ref:        "refs/tags/v1.2.3",
+		SHA:        "0123456789abcdef0123456789abcdef01234567",
+	}
 }
 
 // Identity is the certificate identity Fulcio gives a token of w (the
@@ -84,7 +86,7 @@ func startIssuer() (*issuer, error) {
 		if aud == "" {
 			aud = "https://github.com/org"
 		}
-		tok, err := iss.Mint(DefaultWorkflow, aud, time.Now())
+		tok, err := iss.Mint(DefaultWorkflow(), aud, time.Now())
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return

@@ -27,9 +27,9 @@ import (
 	"github.com/gantrybuild/gantry/targets/internal/ocitest"
 )
 
-// Binaries are the server programs the stack runs, as .ci/run installs
+// binaries are the server programs the stack runs, as .ci/run installs
 // them.
-var Binaries = []string{"fulcio", "posix", "timestamp-server"}
+var binaries = []string{"fulcio", "posix", "timestamp-server"}
 
 // Stack is a running private sigstore deployment.
 type Stack struct {
@@ -55,7 +55,7 @@ type Stack struct {
 
 // Token mints an ID token for the default workflow, audience sigstore.
 func (s *Stack) Token() (string, error) {
-	return s.issuer.Mint(DefaultWorkflow, "sigstore", time.Now())
+	return s.issuer.Mint(DefaultWorkflow(), "sigstore", time.Now())
 }
 
 // TokenFor mints an ID token for w, audience sigstore.
@@ -74,7 +74,7 @@ var (
 // server binaries the test is skipped, or fails under CI=true.
 func Shared(t testing.TB) *Stack {
 	t.Helper()
-	for _, b := range Binaries {
+	for _, b := range binaries {
 		ocitest.NeedTool(t, b)
 	}
 	sharedOnce.Do(func() {
@@ -95,7 +95,7 @@ func Shared(t testing.TB) *Stack {
 // the server binaries the test is skipped, or fails under CI=true.
 func Run(t testing.TB) *Stack {
 	t.Helper()
-	for _, b := range Binaries {
+	for _, b := range binaries {
 		ocitest.NeedTool(t, b)
 	}
 	s, err := Start(t.TempDir())

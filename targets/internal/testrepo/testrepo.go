@@ -18,7 +18,7 @@ import (
 )
 
 // When is the time of the first commit of every test repository.
-var When = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+func When() time.Time { return time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC) }
 
 // Repo is a test repository.
 type Repo struct {
@@ -76,7 +76,7 @@ func (r *Repo) Commit(t testing.TB, msg string) plumbing.Hash {
 	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
 		t.Fatal(err)
 	}
-	sig := &object.Signature{Name: "Test", Email: "test@example.com", When: When.Add(time.Duration(r.n) * time.Hour)}
+	sig := &object.Signature{Name: "Test", Email: "test@example.com", When: When().Add(time.Duration(r.n) * time.Hour)}
 	r.n++
 	h, err := wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig, AllowEmptyCommits: true})
 	if err != nil {

@@ -23,10 +23,12 @@ type Services struct {
 }
 
 // Public are sigstore's public-good instances.
-var Public = Services{
-	Fulcio: "https://fulcio.sigstore.dev",
-	Rekor:  "https://log2025-1.rekor.sigstore.dev",
-	TSA:    "https://timestamp.sigstore.dev/api/v1/timestamp",
+func Public() Services {
+	return Services{
+		Fulcio: "https://fulcio.sigstore.dev",
+		Rekor:  "https://log2025-1.rekor.sigstore.dev",
+		TSA:    "https://timestamp.sigstore.dev/api/v1/timestamp",
+	}
 }
 
 // rekorV2 is the Rekor API version Gantry writes to.

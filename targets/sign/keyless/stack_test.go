@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/gantrybuild/gantry/targets/internal/ocitest"
 	"github.com/gantrybuild/gantry/targets/internal/registrytest"
 	"github.com/gantrybuild/gantry/targets/internal/sigstoretest"
 	"github.com/gantrybuild/gantry/targets/sign"
@@ -24,11 +25,7 @@ import (
 )
 
 // The servers start once for the package's tests.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	sigstoretest.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { ocitest.Main(m, sigstoretest.StopShared) }
 
 func newLayout(t testing.TB) string {
 	t.Helper()
@@ -67,7 +64,7 @@ func TestSignAndVerifyLayout(t *testing.T) {
 	ctx := context.Background()
 	svc := keyless.Services{Fulcio: st.FulcioURL, Rekor: st.RekorURL, TSA: st.TSAURL}
 	dir := newLayout(t)
-	signed, err := sign.Layout(ctx, dir, newSigner(t, st, svc, sigstoretest.DefaultWorkflow))
+	signed, err := sign.Layout(ctx, dir, newSigner(t, st, svc, sigstoretest.DefaultWorkflow()))
 	if err != nil {
 		t.Fatalf("signing: %v\n%s", err, st.Logs())
 	}
@@ -80,7 +77,7 @@ func TestSignAndVerifyLayout(t *testing.T) {
 		}
 	}
 	tr := trustedRoot(t, st)
-	wf := sigstoretest.DefaultWorkflow
+	wf := sigstoretest.DefaultWorkflow()
 	good := sign.Identity{Subject: wf.Identity(), Issuer: st.IssuerURL, Root: tr}
 	if _, err := sign.VerifyLayout(ctx, dir, nil, sign.WithKeyless(good)); err != nil {
 		t.Fatalf("verify with the signer's identity: %v", err)
@@ -137,7 +134,7 @@ func TestTimestampOnlyAndSigningConfig(t *testing.T) {
 	st := sigstoretest.Shared(t)
 	ctx := context.Background()
 	dir := newLayout(t)
-	if _, err := sign.Layout(ctx, dir, newSigner(t, st, keyless.Services{Fulcio: st.FulcioURL, TSA: st.TSAURL}, sigstoretest.DefaultWorkflow)); err != nil {
+	if _, err := sign.Layout(ctx, dir, newSigner(t, st, keyless.Services{Fulcio: st.FulcioURL, TSA: st.TSAURL}, sigstoretest.DefaultWorkflow())); err != nil {
 		t.Fatalf("signing with timestamps only: %v", err)
 	}
 	raw, err := os.ReadFile(st.TrustedRoot)
@@ -154,7 +151,7 @@ func TestTimestampOnlyAndSigningConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := sign.Identity{Subject: sigstoretest.DefaultWorkflow.Identity(), Issuer: st.IssuerURL, Root: tr}
+	id := sign.Identity{Subject: sigstoretest.DefaultWorkflow().Identity(), Issuer: st.IssuerURL, Root: tr}
 	if _, err := sign.VerifyLayout(ctx, dir, nil, sign.WithKeyless(id)); err != nil {
 		t.Errorf("verify timestamp-only signatures: %v", err)
 	}

@@ -69,7 +69,7 @@ func TestServicesValidate(t *testing.T) {
 		s       keyless.Services
 		wantErr string
 	}{
-		{keyless.Public, ""},
+		{keyless.Public(), ""},
 		{keyless.Services{Fulcio: "http://127.0.0.1:1", TSA: "http://127.0.0.1:2/api/v1/timestamp"}, ""},
 		{keyless.Services{TSA: "https://tsa"}, "Fulcio URL"},
 		{keyless.Services{Fulcio: "https://f", Rekor: "https://r"}, "timestamp authority"},
