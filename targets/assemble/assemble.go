@@ -21,6 +21,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/gantrybuild/gantry/targets/assets"
 	"github.com/gantrybuild/gantry/targets/ocidir"
 )
 
@@ -60,6 +61,14 @@ type Request struct {
 	Annotations map[string]string // manifest annotations (exactly these; see Base.Annotations)
 	Compression string            // Gzip (default) or Zstd
 	CacheDir    string            // layer cache (e.g. dist/cache); "" disables it
+
+	// What the image carries besides the binary.
+	Files      []assets.Entry // in a layer of their own below the binary's (package assets resolves them; assets.Sum fills in their digests)
+	FilesTime  time.Time      // their mtime; zero means the Unix epoch, so that a new commit does not change the layer (see filesLayer)
+	Env        []string       // KEY=value, over the base's (a key the base sets is replaced in place)
+	Cmd        []string       // default arguments after the entrypoint
+	Ports      []string       // exposed ports, as 8080/tcp, added to the base's
+	StopSignal string         // "" keeps the base's
 
 	onPack func() // test seam: called each time a layer is actually tarred and compressed
 }

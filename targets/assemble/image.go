@@ -1,6 +1,7 @@
 package assemble
 
 import (
+	"archive/tar"
 	"cmp"
 	"context"
 	"errors"
@@ -13,10 +14,12 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/gantrybuild/gantry/targets/assets"
 	"github.com/gantrybuild/gantry/targets/platform"
 )
 
@@ -79,23 +82,38 @@ func Image(ctx context.Context, req Request) (v1.Image, error) {
 		return nil, fmt.Errorf("base config lists %d diff_ids for %d layers", len(baseCfg.RootFS.DiffIDs), len(baseLayers))
 	}
 
+	files, err := filesLayer(ctx, &req, mt, windows)
+	if err != nil {
+		return nil, err
+	}
 	app, err := appLayer(ctx, &req, inImage, created, mt)
 	if err != nil {
 		return nil, err
+	}
+
+	diffIDs := slices.Clone(baseCfg.RootFS.DiffIDs)
+	history := baseHistory(baseCfg, len(baseLayers), req.Base)
+	adds := make([]mutate.Addendum, 0, len(baseLayers)+2)
+	for _, l := range baseLayers {
+		if l, err = withOCIMediaType(l); err != nil {
+			return nil, fmt.Errorf("reading base layer: %w", err)
+		}
+		adds = append(adds, mutate.Addendum{Layer: l})
+	}
+	if files != nil {
+		d, err := files.DiffID()
+		if err != nil {
+			return nil, err
+		}
+		diffIDs = append(diffIDs, d)
+		history = append(history, v1.History{Created: v1.Time{Time: created}, CreatedBy: fmt.Sprintf("gantry: COPY %d files", countFiles(req.Files))})
+		adds = append(adds, mutate.Addendum{Layer: files, Annotations: map[string]string{FilesLayerAnnotation: FilesLayerValue}})
 	}
 	appDiffID, err := app.DiffID()
 	if err != nil {
 		return nil, err
 	}
-
-	layers := make([]v1.Layer, 0, len(baseLayers)+1)
-	for _, l := range baseLayers {
-		if l, err = withOCIMediaType(l); err != nil {
-			return nil, fmt.Errorf("reading base layer: %w", err)
-		}
-		layers = append(layers, l)
-	}
-	layers = append(layers, app)
+	adds = append(adds, mutate.Addendum{Layer: app})
 
 	runtimeCfg, entrypoint := imageConfig(baseCfg.Config, &req, inImage), inImage
 	osVersion, osFeatures := req.Platform.OSVersion, req.Platform.OSFeatures
@@ -116,13 +134,13 @@ func Image(ctx context.Context, req Request) (v1.Image, error) {
 		Variant:      req.Platform.Variant,
 		Created:      v1.Time{Time: created},
 		Config:       runtimeCfg,
-		RootFS:       v1.RootFS{Type: "layers", DiffIDs: append(slices.Clone(baseCfg.RootFS.DiffIDs), appDiffID)},
-		History: append(baseHistory(baseCfg, len(baseLayers), req.Base), v1.History{
+		RootFS:       v1.RootFS{Type: "layers", DiffIDs: append(diffIDs, appDiffID)},
+		History: append(history, v1.History{
 			Created:   v1.Time{Time: created},
 			CreatedBy: fmt.Sprintf("gantry: COPY %s %s", filepath.Base(req.Binary), entrypoint),
 		}),
 	}
-	img, err := ociImage(layers, cfg)
+	img, err := ociImageOf(adds, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -138,13 +156,20 @@ func Image(ctx context.Context, req Request) (v1.Image, error) {
 func imageConfig(base v1.Config, req *Request, entrypoint string) v1.Config {
 	c := v1.Config{
 		Entrypoint:   []string{entrypoint},
+		Cmd:          slices.Clone(req.Cmd),
 		User:         cmp.Or(req.User, DefaultUser),
 		WorkingDir:   cmp.Or(req.WorkingDir, DefaultWorkingDir),
-		Env:          mergeEnv(base.Env, req.Base.Certs),
+		Env:          setEnv(mergeEnv(base.Env, req.Base.Certs), req.Env, false),
 		ExposedPorts: maps.Clone(base.ExposedPorts),
 		Volumes:      maps.Clone(base.Volumes),
-		StopSignal:   base.StopSignal,
+		StopSignal:   cmp.Or(req.StopSignal, base.StopSignal),
 		Shell:        slices.Clone(base.Shell),
+	}
+	for _, p := range req.Ports {
+		if c.ExposedPorts == nil {
+			c.ExposedPorts = map[string]struct{}{}
+		}
+		c.ExposedPorts[p] = struct{}{}
 	}
 	if len(req.Labels) > 0 {
 		c.Labels = maps.Clone(req.Labels)
@@ -159,8 +184,12 @@ func imageConfig(base v1.Config, req *Request, entrypoint string) v1.Config {
 func windowsImageConfig(base v1.Config, req *Request, entrypoint string) v1.Config {
 	c := imageConfig(base, req, windowsPath(entrypoint))
 	c.User = cmp.Or(req.User, base.User)
-	c.WorkingDir = cmp.Or(req.WorkingDir, base.WorkingDir)
-	c.Env = windowsEnv(base.Env, windowsPath(path.Dir(entrypoint)))
+	wd := req.WorkingDir
+	if strings.HasPrefix(wd, "/") {
+		wd = windowsPath(wd) // an image path, as Files' destinations: /srv → C:\srv
+	}
+	c.WorkingDir = cmp.Or(wd, base.WorkingDir)
+	c.Env = setEnv(windowsEnv(base.Env, windowsPath(path.Dir(entrypoint))), req.Env, true)
 	return c
 }
 
@@ -179,6 +208,47 @@ func mergeEnv(base []string, certs bool) []string {
 		env = append(env, "SSL_CERT_FILE="+CertFile)
 	}
 	return env
+}
+
+// setEnv sets each KEY=value of over in env: in place where env has the
+// key (Windows names ignore case), else appended in over's order.
+func setEnv(env, over []string, windows bool) []string {
+	env = slices.Clone(env)
+	for _, kv := range over {
+		k, _, _ := strings.Cut(kv, "=")
+		i := slices.IndexFunc(env, func(e string) bool {
+			ek, _, _ := strings.Cut(e, "=")
+			return ek == k || (windows && strings.EqualFold(ek, k))
+		})
+		if i >= 0 {
+			env[i] = kv
+		} else {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// countFiles counts the regular files among entries.
+func countFiles(entries []assets.Entry) int {
+	n := 0
+	for _, e := range entries {
+		if e.Type == tar.TypeReg {
+			n++
+		}
+	}
+	return n
+}
+
+// ociImageOf is an image of the layers (with their manifest annotations)
+// and cfg, with OCI media types.
+func ociImageOf(adds []mutate.Addendum, cfg *v1.ConfigFile) (v1.Image, error) {
+	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	img, err := mutate.Append(img, adds...)
+	if err != nil {
+		return nil, err
+	}
+	return mutate.ConfigFile(img, cfg)
 }
 
 // baseHistory returns the base's history when it describes its layers

@@ -16,9 +16,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/crypto/x509roots/fallback/bundle"
 
 	"github.com/gantrybuild/gantry/targets/internal/goenv"
@@ -315,10 +313,9 @@ func baseConfig(platform v1.Platform) *v1.ConfigFile {
 // ociImage returns an image with OCI manifest and config media types made
 // of layers (in order) and cfg, whose RootFS and History are used as given.
 func ociImage(layers []v1.Layer, cfg *v1.ConfigFile) (v1.Image, error) {
-	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
-	img, err := mutate.AppendLayers(img, layers...)
-	if err != nil {
-		return nil, err
+	adds := make([]mutate.Addendum, len(layers))
+	for i, l := range layers {
+		adds[i] = mutate.Addendum{Layer: l}
 	}
-	return mutate.ConfigFile(img, cfg)
+	return ociImageOf(adds, cfg)
 }

@@ -65,6 +65,16 @@ type Image struct {
 	BuildTags    []string          // go build -tags
 	Ldflags      []string          // extra linker flags after -s -w
 	Labels       map[string]string // extra config labels
+
+	// What the image carries besides the binary (docs/image-contents.md).
+	Files       []File            // files, directories or globs of the module to add, in a layer of their own below the binary's
+	Env         map[string]string // environment variables, over the base's (names: letters, digits, _)
+	Args        []string          // default arguments after the entrypoint (the image config's Cmd)
+	WorkingDir  string            // working directory; default / (windows: the base's)
+	Ports       []string          // exposed ports: 8080, 8080/tcp, 53/udp
+	StopSignal  string            // signal that stops the container, e.g. SIGINT or 15; default: the base's
+	MaxFileSize int64             // largest file Files and kodata/ may add, in bytes; 0: no limit (GANTRY_MAX_FILE_SIZE)
+	KoData      string            // where the main package's kodata/ directory goes, with KO_DATA_PATH set to it; default /var/run/ko (as ko); "-" leaves it out
 }
 
 // Config is the effective configuration: defaults applied, environment
@@ -102,6 +112,14 @@ type ResolvedImage struct {
 	BuildTags    []string          // go build -tags
 	Ldflags      []string          // extra linker flags after -s -w
 	Labels       map[string]string // extra config labels
+	Files        []File            // files to add, as configured (FileSpecs adds kodata/)
+	Env          map[string]string // environment variables, as configured (EnvList adds KO_DATA_PATH)
+	Args         []string          // the image config's Cmd
+	WorkingDir   string            // "" : / (windows: the base's)
+	Ports        []string          // normalised: 8080/tcp
+	StopSignal   string            // normalised: SIGTERM, or a number; "": the base's
+	MaxFileSize  int64             // bytes; 0: no limit
+	KoData       string            // where the main package's kodata/ goes; "": it has none, or "-" was configured
 	Vendor       bool              // the module has a vendor/ directory
 	Repos        []string          // where push publishes it (from Push.Repos)
 
@@ -318,6 +336,15 @@ func imagesFromEnv(images []Image, env Env) ([]Image, error) {
 			return nil, err
 		}
 	}
+	var maxSize int64
+	sizeSet := false
+	if v, ok := env.lookup("GANTRY_MAX_FILE_SIZE"); ok {
+		n, err := parseSize("GANTRY_MAX_FILE_SIZE", v)
+		if err != nil {
+			return nil, err
+		}
+		maxSize, sizeSet = n, true
+	}
 	var bases map[string]string
 	if v, ok := env.lookup("GANTRY_BASES"); ok {
 		var err error
@@ -334,6 +361,9 @@ func imagesFromEnv(images []Image, env Env) ([]Image, error) {
 		}
 		if hasPlats {
 			images[i].Platforms = slices.Clone(platforms)
+		}
+		if sizeSet {
+			images[i].MaxFileSize = maxSize
 		}
 	}
 	return images, nil

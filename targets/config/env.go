@@ -34,6 +34,7 @@ var vars = []Var{
 	{Name: "GANTRY_IMAGE", Description: "image name with one image configured; with several, a comma-separated list of the images to build"},
 	{Name: "GANTRY_BASE", Description: "base image: static (default), scratch, a registry reference, or oci:<dir>[:<ref>]"},
 	{Name: "GANTRY_BASES", Description: "per-OS or per-platform bases over GANTRY_BASE, comma-separated, e.g. windows=oci:bases/nanoserver,windows/arm64=<registry>/windows/nanoserver:ltsc2025; a windows platform needs one"},
+	{Name: "GANTRY_MAX_FILE_SIZE", Description: "largest file an image's Files (and kodata/) may add, in bytes or with KiB, MiB, GiB (e.g. 50MiB); over every image's MaxFileSize"},
 	{Name: "GANTRY_OUT", Description: "output directory (default dist)"},
 	{Name: "GANTRY_TAGS", Description: "extra comma-separated tags for the image, besides the version", EmptyUnset: true},
 	{Name: "GANTRY_ALLOW_DIRTY", Description: "set to 1 to let release build from a work tree with uncommitted changes", EmptyUnset: true},

@@ -51,6 +51,19 @@ func Print(w io.Writer, c *Config, env Env) error {
 		fmt.Fprintf(tw, "  user\t%s\n", t.User)
 		fmt.Fprintf(tw, "  binary\t%s/%s\n", t.BinDir, t.Name)
 		fmt.Fprintf(tw, "  vendored\t%t\n", t.Vendor)
+		for _, f := range t.FileSpecs() {
+			fmt.Fprintf(tw, "  files\t%s → %s (%s)\n", f.Src, f.Dst, f.Field)
+		}
+		if env := t.EnvList(false); len(env) > 0 {
+			fmt.Fprintf(tw, "  env\t%s\n", strings.Join(env, " "))
+		}
+		printIf(tw, "args", strings.Join(t.Args, " "))
+		printIf(tw, "working dir", t.WorkingDir)
+		printIf(tw, "ports", strings.Join(t.Ports, ", "))
+		printIf(tw, "stop signal", t.StopSignal)
+		if t.MaxFileSize > 0 {
+			fmt.Fprintf(tw, "  max file size\t%d bytes\n", t.MaxFileSize)
+		}
 		if t.Injections == nil {
 			fmt.Fprintf(tw, "  version vars\t%s, %s, %s\n", t.VersionVar, t.RevisionVar, t.BuildTimeVar)
 		}
@@ -80,4 +93,11 @@ func platformStrings(ps []v1.Platform) []string {
 		out = append(out, platform.String(p))
 	}
 	return out
+}
+
+// printIf prints a row when the value is set.
+func printIf(tw io.Writer, label, value string) {
+	if value != "" {
+		fmt.Fprintf(tw, "  %s\t%s\n", label, value)
+	}
 }

@@ -71,6 +71,9 @@ func resolve(img Image, root string) (ResolvedImage, error) {
 	img.VersionVar = orDefault(img.VersionVar, DefaultVersionVar)
 	img.RevisionVar = orDefault(img.RevisionVar, DefaultRevisionVar)
 	img.BuildTimeVar = orDefault(img.BuildTimeVar, DefaultBuildTimeVar)
+	if err := resolveContents(&img, t.Dir); err != nil {
+		return ResolvedImage{}, err
+	}
 	if _, err := os.Stat(filepath.Join(t.Dir, "vendor", "modules.txt")); err == nil {
 		t.Vendor = true
 	}
@@ -78,6 +81,8 @@ func resolve(img Image, root string) (ResolvedImage, error) {
 	t.User, t.BinDir = img.User, img.BinDir
 	t.VersionVar, t.RevisionVar, t.BuildTimeVar = img.VersionVar, img.RevisionVar, img.BuildTimeVar
 	t.BuildTags, t.Ldflags, t.Labels = img.BuildTags, img.Ldflags, img.Labels
+	t.Files, t.Env, t.Args, t.WorkingDir = img.Files, img.Env, img.Args, img.WorkingDir
+	t.Ports, t.StopSignal, t.MaxFileSize, t.KoData = img.Ports, img.StopSignal, img.MaxFileSize, img.KoData
 	return t, nil
 }
 

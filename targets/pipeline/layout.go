@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gantrybuild/gantry/targets/assemble"
+	"github.com/gantrybuild/gantry/targets/assets"
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/index"
 	"github.com/gantrybuild/gantry/targets/internal/goenv"
@@ -40,6 +43,14 @@ func (b *Build) layoutImage(ctx context.Context, t config.ResolvedImage) error {
 			}
 		}
 	}
+	// The files every platform carries, resolved and hashed once.
+	files, err := assets.Resolve(t.Dir, t.FileSpecs(), assets.Options{MaxFileSize: t.MaxFileSize})
+	if err != nil {
+		return err
+	}
+	if err := assets.Sum(ctx, files, filepath.Join(b.cacheDir(), "layers", "files-"+t.Name+".stat.txt")); err != nil {
+		return err
+	}
 	store, err := b.openLayout(t)
 	if err != nil {
 		return err
@@ -57,7 +68,7 @@ func (b *Build) layoutImage(ctx context.Context, t config.ResolvedImage) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			descs[i], errs[i] = b.platformImage(ctx, store, t, p)
+			descs[i], errs[i] = b.platformImage(ctx, store, t, p, files)
 		}()
 	}
 	wg.Wait()
@@ -67,7 +78,7 @@ func (b *Build) layoutImage(ctx context.Context, t config.ResolvedImage) error {
 	return index.WritePlatforms(store, b.Version, descs)
 }
 
-func (b *Build) platformImage(ctx context.Context, store *ocidir.Dir, t config.ResolvedImage, p v1.Platform) (v1.Descriptor, error) {
+func (b *Build) platformImage(ctx context.Context, store *ocidir.Dir, t config.ResolvedImage, p v1.Platform, files []assets.Entry) (v1.Descriptor, error) {
 	opts := []assemble.BaseOption{
 		assemble.WithStore(store), assemble.WithCacheDir(b.cacheDir()),
 		assemble.WithCompression(b.Config.Compression), assemble.WithGoBin(b.opts.GoBin),
@@ -108,6 +119,13 @@ func (b *Build) platformImage(ctx context.Context, store *ocidir.Dir, t config.R
 		Annotations: index.Annotations(meta),
 		Compression: b.Config.Compression,
 		CacheDir:    b.cacheDir(),
+		Files:       files,
+		FilesTime:   filesTime(b.Config.SourceDateEpoch),
+		Env:         t.EnvList(platform.IsWindows(p)),
+		Cmd:         t.Args,
+		WorkingDir:  t.WorkingDir,
+		Ports:       t.Ports,
+		StopSignal:  t.StopSignal,
 	})
 	if err != nil {
 		return v1.Descriptor{}, err
@@ -123,6 +141,15 @@ func (b *Build) platformImage(ctx context.Context, store *ocidir.Dir, t config.R
 	}
 	desc.Platform = &p
 	return desc, nil
+}
+
+// filesTime is the files layer's mtime: SOURCE_DATE_EPOCH when set, else
+// the zero time (assemble: the Unix epoch, not the commit time).
+func filesTime(epoch *time.Time) time.Time {
+	if epoch == nil {
+		return time.Time{}
+	}
+	return *epoch
 }
 
 func (b *Build) meta(t config.ResolvedImage, base assemble.Base) index.Meta {

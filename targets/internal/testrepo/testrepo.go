@@ -119,7 +119,8 @@ func (r *Repo) Write(t testing.TB, rel, content string) {
 	}
 }
 
-// CopyTree copies a directory tree of regular files.
+// CopyTree copies a directory tree of regular files (executable ones stay
+// executable) and symlinks (kept as links).
 func CopyTree(src, dst string) error {
 	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -133,12 +134,27 @@ func CopyTree(src, dst string) error {
 			}
 			return os.MkdirAll(target, 0o755)
 		}
+		if d.Type()&os.ModeSymlink != 0 { // kept as a link (testdata/assets has one)
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := os.FileMode(0o644)
+		if fi.Mode()&0o100 != 0 {
+			mode = 0o755 // an executable script stays one
+		}
 		in, err := os.Open(p)
 		if err != nil {
 			return err
 		}
 		defer in.Close()
-		out, err := os.Create(target)
+		out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,3 @@
+module example.com/assets
+
+go 1.24
