@@ -26,6 +26,9 @@ type shortcutFixture struct {
 }
 
 func newShortcutFixture(t *testing.T) *shortcutFixture {
+	if testing.Short() {
+		t.Skip("-short: runs go build of a module again and again")
+	}
 	t.Setenv("GOFLAGS", "")
 	racy := racyWindow
 	racyWindow = 0 // the files are written by the test, just before each Run

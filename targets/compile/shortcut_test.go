@@ -37,6 +37,9 @@ func countingGo(t *testing.T) (string, func() int) {
 }
 
 func TestShortcut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs go build of a module again and again")
+	}
 	t.Setenv("GOFLAGS", "")
 	racy := racyWindow
 	racyWindow = 0 // the files are written by the test, just before each Run

@@ -47,6 +47,7 @@ func TestMain(m *testing.M) { ocitest.Main(m, sigstoretest.StopShared) }
 // Gantry reads.
 func newBuild(t testing.TB, dir string, p config.Project, env map[string]string) (*pipeline.Build, error) {
 	t.Helper()
+	skipShort(t)
 	cfg, err := config.Load(p, config.MapEnv(env), dir)
 	if err != nil {
 		return nil, err
@@ -144,4 +145,14 @@ func runBinary(t testing.TB, img v1.Image, path string, emulator string) string 
 func snapshot(t testing.TB, dir string) map[string]string {
 	t.Helper()
 	return ocitest.Snapshot(t, dir)
+}
+
+// skipShort skips the end-to-end tests, which are all of this package's:
+// each builds and releases testdata apps (the steps' own packages test
+// them alone with -short).
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: builds and releases testdata apps end to end")
+	}
 }

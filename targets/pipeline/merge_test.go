@@ -207,6 +207,7 @@ func contents(t *testing.T, dir string) map[string]string {
 // the project, so its jobs point GOPATH and GOCACHE there; what the go
 // command keeps in them does not make the tree dirty.
 func TestGoCachesInTheTreeAreNotChanges(t *testing.T) {
+	skipShort(t)
 	repo := testrepo.New(t, "plain", "")
 	repo.Write(t, ".cache/go-build/00/entry", "cached\n")
 	repo.Write(t, ".go/pkg/mod/cache/download/x", "module\n")

@@ -205,6 +205,7 @@ func TestDirtyTree(t *testing.T) {
 // build` to have started, the release completes (run one after the other,
 // the check would give up).
 func TestReleaseChecksVendorAlongsideCompile(t *testing.T) {
+	skipShort(t)
 	real, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatal(err)
@@ -245,6 +246,7 @@ exec '%[2]s' "$@"
 // Gantry writes there: an edit to a package in it rebuilds, and a no-op
 // release still skips go build.
 func TestOutputInsideModuleStaysAnInput(t *testing.T) {
+	skipShort(t)
 	repo := testrepo.New(t, "plain", "")
 	gen := func(msg string) {
 		repo.Write(t, "out/gen/gen.go", "package gen\n\nconst Msg = \""+msg+"\"\n")

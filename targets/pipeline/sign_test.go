@@ -35,6 +35,7 @@ func keyPair(t testing.TB) (map[string]string, string) {
 // buildLog loads a Build whose output goes to a buffer.
 func buildLog(t testing.TB, dir string, env map[string]string) (*pipeline.Build, *bytes.Buffer) {
 	t.Helper()
+	skipShort(t)
 	cfg, err := config.Load(config.Project{}, config.MapEnv(env), dir)
 	if err != nil {
 		t.Fatal(err)

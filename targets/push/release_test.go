@@ -27,6 +27,9 @@ func TestMain(m *testing.M) { ocitest.Main(m) }
 // and for a script (stdout).
 func release(t testing.TB, dir string, env map[string]string) (log, stdout string, err error) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: builds and releases a testdata app end to end")
+	}
 	return run(t, dir, env, (*pipeline.Build).Release)
 }
 

@@ -33,6 +33,9 @@ import (
 // its layout.
 func buildHello(t *testing.T, env map[string]string) (*pipeline.Build, string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: builds and releases testdata/hello end to end")
+	}
 	repo := testrepo.New(t, "hello", "")
 	repo.Tag(t, "v1.2.3")
 	cfg, err := config.Load(config.Project{}, config.MapEnv(env), repo.Dir)

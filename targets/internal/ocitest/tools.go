@@ -36,11 +36,15 @@ func ToolsDir() string {
 // NeedTool returns the path of an outside client the test needs: from
 // PATH, else from the tool cache (ToolsDir). The registry and crane are
 // built into the cache from the Go module proxy the first time a test needs
-// them (once per machine, under a lock shared by parallel test binaries;
-// not with -short). Another missing tool skips the test on a developer
-// machine, but fails it under CI=true, where .ci/run installs every tool.
+// them (once per machine, under a lock shared by parallel test binaries).
+// Another missing tool skips the test on a developer machine (SkipMissing),
+// but fails it under CI=true, where .ci/run installs every tool. With
+// -short, every test that needs an outside process skips.
 func NeedTool(t testing.TB, name string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: needs %s, an outside process (go test ./... runs it)", name)
+	}
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
@@ -49,15 +53,12 @@ func NeedTool(t testing.TB, name string) string {
 		return cached
 	}
 	pkg, buildable := goTools[name]
-	if buildable && !testing.Short() {
+	if buildable {
 		err := build(name, pkg)
 		if err == nil {
 			return cached
 		}
 		t.Logf("building %s from the module proxy failed: %v", name, err)
-	}
-	if buildable && testing.Short() && os.Getenv("CI") != "true" {
-		t.Skipf("%s is not on PATH (go test without -short builds it into %s)", name, ToolsDir())
 	}
 	SkipMissing(t, name)
 	return ""
