@@ -105,6 +105,9 @@ func TestRun(t *testing.T) {
 // given SOURCE_DATE_EPOCH and returns its layout.
 func layoutAt(t *testing.T, dir, out, epoch string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: builds a testdata app end to end")
+	}
 	b := newBuild(t, dir, map[string]string{
 		"GANTRY_PLATFORMS": "linux/amd64", "GANTRY_OUT": out, "SOURCE_DATE_EPOCH": epoch,
 	}, &bytes.Buffer{})

@@ -126,6 +126,9 @@ func TestInitErrors(t *testing.T) {
 // magefile type-checks in its module. targets/init_test.go runs init, then
 // release, end to end.
 func TestInitWithLocalKit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs go mod tidy and type-checks a magefile against the kit")
+	}
 	ctx := context.Background()
 	kit, err := scaffold.Running(ctx, kitRoot())
 	if err != nil {
