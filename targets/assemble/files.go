@@ -18,13 +18,11 @@ import (
 	"github.com/gantrybuild/gantry/targets/assets"
 )
 
-// FilesLayerAnnotation marks, in the manifest, the layer that holds the
-// files an image carries besides its binary (Request.Files), so that the
-// SBOM can list them without guessing which layers are the base's.
-const FilesLayerAnnotation = "build.gantry.layer"
-
-// FilesLayerValue is FilesLayerAnnotation's value on that layer.
-const FilesLayerValue = "files"
+// The manifest annotation that marks the files layer (assets.LayerAnnotation).
+const (
+	FilesLayerAnnotation = assets.LayerAnnotation
+	FilesLayerValue      = assets.LayerValue
+)
 
 // packing serialises the packing of one layer (by cache key), so that the
 // platforms of an image, which share the files layer, pack it once and the

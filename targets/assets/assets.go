@@ -24,6 +24,14 @@ import (
 // from a ko project carry the same files at the same place.
 const KoDataPath = "/var/run/ko"
 
+// LayerAnnotation marks, in an image manifest, the layer that holds the
+// entries (with the value LayerValue), so that the SBOM lists its files
+// without guessing which layers are the base's.
+const (
+	LayerAnnotation = "build.gantry.layer"
+	LayerValue      = "files"
+)
+
 // Spec is one configured copy: a file, a directory (its contents) or a glob
 // of the module, and where it goes in the image.
 type Spec struct {

@@ -118,6 +118,41 @@ func TestImageFiles(t *testing.T) {
 		t.Errorf("files layer entries (-want +got):\n%s", diff)
 	}
 
+	// The SBOM lists every added file with its digests.
+	var doc struct {
+		Files []struct {
+			FileName  string
+			SPDXID    string
+			Checksums []struct{ Algorithm, ChecksumValue string }
+		}
+		Relationships []struct{ SPDXElementID, RelationshipType, RelatedSPDXElement string }
+	}
+	if err := json.Unmarshal([]byte(fileText(t, filepath.Join(repo.Dir, "dist", "sbom", "assets-linux-amd64.spdx.json"))), &doc); err != nil {
+		t.Fatal(err)
+	}
+	gotFiles := map[string]string{}
+	for _, f := range doc.Files {
+		for _, c := range f.Checksums {
+			if c.Algorithm == "SHA256" {
+				gotFiles[f.FileName] = c.ChecksumValue
+			}
+		}
+		if !slices.ContainsFunc(doc.Relationships, func(r struct{ SPDXElementID, RelationshipType, RelatedSPDXElement string }) bool {
+			return r.RelationshipType == "CONTAINS" && r.RelatedSPDXElement == f.SPDXID
+		}) {
+			t.Errorf("SBOM: no CONTAINS relationship to %s", f.FileName)
+		}
+	}
+	wantFiles := map[string]string{
+		"/etc/assets/app.yaml":            sumFile(t, filepath.Join(repo.Dir, "config/app.yaml")),
+		"/var/run/ko/bin/start.sh":        sumFile(t, filepath.Join(repo.Dir, "kodata/bin/start.sh")),
+		"/var/run/ko/index.html":          sumFile(t, filepath.Join(repo.Dir, "kodata/index.html")),
+		"/var/run/ko/static/css/site.css": sumFile(t, filepath.Join(repo.Dir, "kodata/static/css/site.css")),
+	}
+	if diff := cmp.Diff(wantFiles, gotFiles); diff != "" {
+		t.Errorf("SBOM files and their SHA-256 (-want +got):\n%s", diff)
+	}
+
 	umoci := ocitest.NeedTool(t, "umoci")
 	bundle := filepath.Join(t.TempDir(), "bundle")
 	args := []string{"unpack"}

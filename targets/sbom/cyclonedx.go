@@ -71,6 +71,13 @@ func ImageCycloneDX(img Image, builder string) *cdx.BOM {
 		}
 		deps = append(deps, cdx.Dependency{Ref: imgRef, Dependencies: &[]string{mainRef}}, cdx.Dependency{Ref: mainRef, Dependencies: &mainDeps})
 	}
+	for _, f := range img.Files {
+		comps = append(comps, cdx.Component{
+			BOMRef: "file:" + f.Path, Type: cdx.ComponentTypeFile, Name: f.Path,
+			Hashes:     &[]cdx.Hash{{Algorithm: cdx.HashAlgoSHA1, Value: f.SHA1}, {Algorithm: cdx.HashAlgoSHA256, Value: f.SHA256}},
+			Properties: &[]cdx.Property{{Name: "gantry:role", Value: "image file"}},
+		})
+	}
 	if img.BaseName != "" {
 		c := cdx.Component{BOMRef: "base", Type: cdx.ComponentTypeContainer, Name: img.BaseName}
 		if h, err := parseHash(img.BaseDigest); err == nil {

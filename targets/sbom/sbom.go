@@ -245,6 +245,9 @@ func (o *options) describeImage(d *ocidir.Dir, desc v1.Descriptor, p *v1.Platfor
 	if out.Binary, err = o.findBinary(img); err != nil {
 		return Image{}, fmt.Errorf("finding the Go binary: %w", err)
 	}
+	if out.Files, err = o.findFiles(img); err != nil {
+		return Image{}, fmt.Errorf("listing the image's files: %w", err)
+	}
 	out.Licenses = o.detectLicenses(out.Binary)
 	return out, nil
 }

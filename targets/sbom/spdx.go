@@ -40,6 +40,7 @@ type Image struct {
 	Source     string // git source URL
 	Revision   string // git commit
 	Binary     Binary
+	Files      []File // the files layer's regular files, in layer order
 	// Sums are go.sum checksums by "path version", for modules the build
 	// info has none of (a vendored build records none).
 	Sums map[string]string
@@ -119,6 +120,19 @@ func ImageDocument(img Image, builder string) *spdx.Document {
 	doc.Packages = append(doc.Packages, ip)
 	doc.Relationships = append(doc.Relationships, rel("DOCUMENT", ip.PackageSPDXIdentifier, "DESCRIBES"))
 
+	for _, f := range img.Files {
+		sf := &spdx.File{
+			FileName:           f.Path,
+			FileSPDXIdentifier: elementID("File", f.Path),
+			Checksums:          []common.Checksum{{Algorithm: common.SHA1, Value: f.SHA1}, {Algorithm: common.SHA256, Value: f.SHA256}},
+			LicenseConcluded:   noAssertion,
+			LicenseInfoInFiles: []string{noAssertion},
+			FileCopyrightText:  noAssertion,
+			FileComment:        "added to the image from the source tree (Image.Files or kodata/)",
+		}
+		doc.Files = append(doc.Files, sf)
+		doc.Relationships = append(doc.Relationships, rel(ip.PackageSPDXIdentifier, sf.FileSPDXIdentifier, "CONTAINS"))
+	}
 	bi := img.Binary.Info
 	if bi == nil {
 		return doc
