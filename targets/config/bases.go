@@ -20,6 +20,24 @@ func (t ResolvedImage) BaseFor(p v1.Platform) string {
 	return baseFor(t.Base, t.Bases, p)
 }
 
+// BinDirFor is where the binary goes in t's image for p: BinDir, but ""
+// (assemble's C:\app) on Windows when BinDir is the linux default.
+func (t ResolvedImage) BinDirFor(p v1.Platform) string {
+	if platform.IsWindows(p) && t.BinDir == DefaultBinDir {
+		return ""
+	}
+	return t.BinDir
+}
+
+// UserFor is the user of t's image for p: User, but "" (the base's user)
+// on Windows when User is the linux default.
+func (t ResolvedImage) UserFor(p v1.Platform) string {
+	if platform.IsWindows(p) && t.User == DefaultUser {
+		return ""
+	}
+	return t.User
+}
+
 func baseFor(base string, bases map[string]string, p v1.Platform) string {
 	for _, k := range []string{platform.String(p), p.OS + "/" + p.Architecture, p.OS} {
 		if b, ok := bases[k]; ok {

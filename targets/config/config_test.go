@@ -606,3 +606,30 @@ func TestLookupUndeclaredPanics(t *testing.T) {
 }
 
 func platformString(p v1.Platform) string { return p.OS + "/" + p.Architecture }
+
+// TestWindowsDropsLinuxDefaults: the linux defaults of BinDir and User mean
+// nothing on Windows (C:\app and the base's user instead); configured
+// values stay.
+func TestWindowsDropsLinuxDefaults(t *testing.T) {
+	win := v1.Platform{OS: "windows", Architecture: "amd64"}
+	for _, tc := range []struct {
+		name             string
+		binDir, user     string
+		p                v1.Platform
+		wantDir, wantUsr string
+	}{
+		{"linux keeps defaults", DefaultBinDir, DefaultUser, linux("amd64", ""), DefaultBinDir, DefaultUser},
+		{"windows drops defaults", DefaultBinDir, DefaultUser, win, "", ""},
+		{"windows keeps configured", `C:\tools`, "ContainerUser", win, `C:\tools`, "ContainerUser"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img := ResolvedImage{BinDir: tc.binDir, User: tc.user}
+			if got := img.BinDirFor(tc.p); got != tc.wantDir {
+				t.Errorf("BinDirFor = %q, want %q", got, tc.wantDir)
+			}
+			if got := img.UserFor(tc.p); got != tc.wantUsr {
+				t.Errorf("UserFor = %q, want %q", got, tc.wantUsr)
+			}
+		})
+	}
+}

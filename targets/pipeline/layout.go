@@ -96,24 +96,14 @@ func (b *Build) platformImage(ctx context.Context, store *ocidir.Dir, t config.R
 		return v1.Descriptor{}, err
 	}
 	meta := b.meta(t, base)
-	binDir, user := t.BinDir, t.User
-	if platform.IsWindows(p) {
-		// Linux defaults mean nothing on Windows: C:\app, and the base's user.
-		if binDir == config.DefaultBinDir {
-			binDir = ""
-		}
-		if user == config.DefaultUser {
-			user = ""
-		}
-	}
 	img, err := assemble.Image(ctx, assemble.Request{
 		Store:       store,
 		Binary:      b.BinaryPath(t, p),
 		Name:        t.Name,
-		BinDir:      binDir,
+		BinDir:      t.BinDirFor(p),
 		Platform:    p,
 		Base:        base,
-		User:        user,
+		User:        t.UserFor(p),
 		Created:     b.Created,
 		Labels:      merge(index.Annotations(meta), t.Labels),
 		Annotations: index.Annotations(meta),
