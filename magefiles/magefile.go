@@ -1,22 +1,32 @@
 //go:build mage
 
-// Gantry's own magefile: its targets, run on the example app testdata/hello.
+// Gantry's own magefile, laid out as init lays out a consumer's: gantry.go
+// (generated) holds the targets that build images, here of the example app
+// testdata/hello; this file configures them and adds the kit's own targets.
 package main
 
 import (
-	"github.com/gantrybuild/gantry/targets"
-	"github.com/gantrybuild/gantry/targets/config"
+	"context"
 
-	//mage:import
-	_ "github.com/gantrybuild/gantry/targets"
-	// init, which sets Gantry up in another module, is for a clone of
-	// Gantry only: consumers' magefiles do not import it.
-	//mage:import
-	_ "github.com/gantrybuild/gantry/targets/setup"
+	"github.com/gantrybuild/gantry/targets/config"
+	"github.com/gantrybuild/gantry/targets/gantry"
 )
 
 func init() {
-	targets.Configure(config.Project{
+	gantry.Configure(config.Project{
 		Images: []config.Image{{Dir: "testdata/hello"}},
 	})
+}
+
+// Set up Gantry in the Go module at moduleDir: magefile, build module, CI.
+//
+// Writes magefiles/magefile.go (one image per main package) and
+// magefiles/gantry.go (the targets), the build module magefiles/go.mod
+// (Gantry and mage; the app's go.sum and vendor/ stay untouched, its go.mod
+// gains at most mage's tool line), the CI pipeline GANTRY_TEMPLATE names
+// (github, github-split, gitlab, gitlab-split, none) and, with
+// GANTRY_INIT_DOCKERFILE=1, a Dockerfile. Replaces no file unless
+// GANTRY_INIT_FORCE=1.
+func Init(ctx context.Context, moduleDir string) error {
+	return gantry.Run(ctx, "init", moduleDir)
 }

@@ -27,23 +27,49 @@ func TestInitThenRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	offline := []string{"GOPROXY=off", "GOFLAGS=-mod=mod"}
+	buildList := func() string {
+		cmd := exec.Command("go", "list", "-m", "all")
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), offline...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -m all: %v", err)
+		}
+		return string(out)
+	}
+	before := buildList()
 	out, err := mage(t, kitRoot(), append(offline, "GANTRY_TEMPLATE=github-split"), "init", dir)
 	if err != nil {
 		t.Fatalf("mage init: %v\n%s", err, out)
 	}
-	for _, want := range []string{"wrote magefiles/magefile.go", "wrote magefiles/go.mod", "wrote .github/workflows/image.yml", "replaces github.com/gantrybuild/gantry with the local clone " + kitRoot(), "go -C magefiles tool mage -w .. release"} {
+	for _, want := range []string{"wrote magefiles/magefile.go", "wrote magefiles/gantry.go", "wrote magefiles/go.mod", "wrote .github/workflows/image.yml", "replaces github.com/gantrybuild/gantry with the local clone " + kitRoot(), "go.mod: gained only mage's tool directive", "go tool mage release"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("mage init output lacks %q:\n%s", want, out)
 		}
+	}
+	// The application's build list gains mage's module, which requires
+	// nothing, and nothing else: not Gantry, not a version of anything.
+	after := buildList()
+	var added []string
+	for _, l := range strings.Fields(strings.ReplaceAll(after, " ", "@")) {
+		if !strings.Contains("\n"+strings.ReplaceAll(before, " ", "@"), "\n"+l+"\n") {
+			added = append(added, l)
+		}
+	}
+	if len(added) != 1 || !strings.HasPrefix(added[0], "github.com/magefile/mage@v") || len(strings.Split(after, "\n")) != len(strings.Split(before, "\n"))+1 {
+		t.Errorf("the application's build list changed beyond mage:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if gomod := readFile(t, dir, "go.mod"); !strings.Contains(gomod, "go 1.26.0\n") || strings.Contains(gomod, "gantry") {
+		t.Errorf("go.mod after init:\n%s", gomod)
 	}
 	if out, err := mage(t, kitRoot(), offline, "init", dir); err == nil || !strings.Contains(out, "refusing to overwrite") {
 		t.Errorf("a second mage init did not refuse: %v\n%s", err, out)
 	}
 	testrepo.Init(t, dir, "fresh")
 
-	out, err = mage(t, filepath.Join(dir, "magefiles"), nil, "-w", "..", "release")
+	// The one command, in the application's root.
+	out, err = mage(t, dir, nil, "release")
 	if err != nil {
-		t.Fatalf("go -C magefiles tool mage -w .. release after init: %v\n%s", err, out)
+		t.Fatalf("go tool mage release after init: %v\n%s", err, out)
 	}
 	for _, want := range []string{"linux/amd64", "linux/arm64", "dist/oci/fresh"} {
 		if !strings.Contains(out, want) {

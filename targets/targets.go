@@ -15,13 +15,15 @@ import (
 	"sync"
 
 	"github.com/gantrybuild/gantry/targets/config"
+	"github.com/gantrybuild/gantry/targets/gitinfo"
 	"github.com/gantrybuild/gantry/targets/pipeline"
 )
 
 var (
-	mu      sync.Mutex
-	project config.Project
-	current *pipeline.Build
+	mu         sync.Mutex
+	project    config.Project
+	configured bool
+	current    *pipeline.Build
 )
 
 // Configure registers the project Gantry's targets build. Call it once from
@@ -31,7 +33,7 @@ var (
 func Configure(p config.Project) {
 	mu.Lock()
 	defer mu.Unlock()
-	project, current = p, nil
+	project, configured, current = p, true, nil
 }
 
 // load reads the configuration and git metadata once per mage run.
@@ -67,7 +69,22 @@ func loadConfigKnown() (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.Load(project, config.OSEnv, root)
+	p := project
+	if !configured {
+		// In Gantry's engine, the project comes from the magefile's
+		// gantry.Configure, through the environment.
+		engine, ok, err := config.EngineProject(config.OSEnv)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			p = engine
+		}
+	}
+	cfg, err := config.Load(p, config.OSEnv, root)
+	if err == nil {
+		err = cfg.CheckOutGit(gitinfo.Tracked)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}

@@ -92,6 +92,8 @@ type Config struct {
 	SBOM            SBOMConfig
 	SourceDateEpoch *time.Time // nil: use the commit time
 	Images          []ResolvedImage
+
+	outFrom, outGiven string // where Out came from and its value as set, for CheckOutGit
 }
 
 // ResolvedImage is one configured Image with its defaults filled in, its
@@ -234,6 +236,7 @@ func Load(p Project, env Env, root string) (*Config, error) {
 	if err := checkOut(c.Out, outFrom, outGiven, modules); err != nil {
 		return nil, err
 	}
+	c.outFrom, c.outGiven = outFrom, outGiven
 	return c, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gantrybuild/gantry/targets/internal/testrepo"
@@ -75,7 +76,7 @@ func TestLoadZeroConfig(t *testing.T) {
 			return img
 		}()},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("Load(zero project) mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -83,6 +83,7 @@ var vars = []Var{
 	{Name: "VAULT_ADDR", Description: "HashiCorp Vault (or OpenBao) address for hashivault:// signing keys"},
 	{Name: "VAULT_TOKEN", Description: "Vault token for hashivault:// signing keys", Secret: true},
 	{Name: "GANTRY_ALLOW_UNKNOWN_VARS", Description: "comma-separated GANTRY_* variables of your own that Gantry should not refuse as unknown (a trailing * matches a prefix, e.g. GANTRY_TOOLS,GANTRY_CI_*)", EmptyUnset: true},
+	{Name: EngineProjectVar, Description: "set by Gantry, not by hand: the project the magefile configured, as JSON, handed from `go tool mage` to Gantry's engine", Secret: true},
 	{Name: "CI", Description: "true on CI runners: push logs plain lines instead of a live display"},
 	{Name: "GITHUB_ACTIONS", Description: "true under GitHub Actions: push writes step outputs (digest, tags) and a step summary"},
 	{Name: "GITHUB_OUTPUT", Description: "file GitHub Actions reads step outputs from"},

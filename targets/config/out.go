@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gantrybuild/gantry/targets/gitinfo"
 	"github.com/gantrybuild/gantry/targets/internal/realpath"
 )
 
@@ -24,9 +23,9 @@ const outMarkerText = "This directory was created by Gantry (https://github.com/
 // checkOut refuses an output directory that builds could write into and
 // clean could delete although it is not Gantry's: the file system root, the
 // home directory or one above it, a module root or a directory above one,
-// the .git directory, a file, or a directory holding tracked files. from
-// names where the setting came from (GANTRY_OUT or Project.Out), given is
-// the value as set.
+// or a file (CheckOutGit adds the .git directory and directories holding
+// tracked files). from names where the setting came from (GANTRY_OUT or
+// Project.Out), given is the value as set.
 func checkOut(out, from, given string, modules []string) error {
 	bad := func(what, fix string) error {
 		return fmt.Errorf("output directory %q (%s) is %s: builds write there and clean deletes it; %s", given, from, what, fix)
@@ -57,16 +56,33 @@ func checkOut(out, from, given string, modules []string) error {
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return bad("a file, not a directory", useOwn)
 	}
-	tracked, root, inGit, err := gitinfo.Tracked(dir)
+	return nil
+}
+
+// Tracked is gitinfo.Tracked: the first tracked path at or under dir, the
+// work tree's root, and whether dir is the .git directory or inside it.
+// It is passed in so that this package, which magefiles import, does not
+// import git.
+type Tracked func(dir string) (path, root string, inGitDir bool, err error)
+
+// CheckOutGit refuses an output directory inside the .git directory or
+// holding files git tracks, in the same terms as Load's other refusals.
+func (c *Config) CheckOutGit(tracked Tracked) error {
+	bad := func(what, fix string) error {
+		return fmt.Errorf("output directory %q (%s) is %s: builds write there and clean deletes it; %s", c.outGiven, c.outFrom, what, fix)
+	}
+	const useOwn = "use a directory of its own, e.g. GANTRY_OUT=dist"
+	dir := realpath.Of(c.Out)
+	path, root, inGit, err := tracked(dir)
 	if err != nil {
-		return fmt.Errorf("checking output directory %q (%s): %w", given, from, err)
+		return fmt.Errorf("checking output directory %q (%s): %w", c.outGiven, c.outFrom, err)
 	}
 	if inGit {
 		return bad("inside the git directory of "+root, useOwn)
 	}
-	if tracked != "" {
+	if path != "" {
 		rel, _ := filepath.Rel(root, dir)
-		return bad(fmt.Sprintf("a directory holding tracked files (%s)", tracked),
+		return bad(fmt.Sprintf("a directory holding tracked files (%s)", path),
 			fmt.Sprintf("use a directory git does not track, e.g. GANTRY_OUT=dist (if %s is earlier build output, `git rm -r --cached %s` and list it in .gitignore)", rel, filepath.ToSlash(rel)))
 	}
 	return nil

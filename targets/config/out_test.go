@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gantrybuild/gantry/targets/gitinfo"
 	"github.com/gantrybuild/gantry/targets/internal/testrepo"
 )
 
@@ -46,7 +47,10 @@ func TestOutRefused(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.out, func(t *testing.T) {
-			_, err := Load(Project{}, MapEnv(map[string]string{"GANTRY_OUT": tc.out}), r.Dir)
+			c, err := Load(Project{}, MapEnv(map[string]string{"GANTRY_OUT": tc.out}), r.Dir)
+			if err == nil {
+				err = c.CheckOutGit(gitinfo.Tracked)
+			}
 			if err == nil {
 				t.Fatalf("GANTRY_OUT=%s was accepted", tc.out)
 			}
@@ -68,7 +72,11 @@ func TestOutRefused(t *testing.T) {
 	}
 
 	for _, ok := range []string{"dist", "build/out", "out", filepath.Join(t.TempDir(), "elsewhere"), filepath.Join(home, "cache", "app")} {
-		if _, err := Load(Project{}, MapEnv(map[string]string{"GANTRY_OUT": ok}), r.Dir); err != nil {
+		c, err := Load(Project{}, MapEnv(map[string]string{"GANTRY_OUT": ok}), r.Dir)
+		if err == nil {
+			err = c.CheckOutGit(gitinfo.Tracked)
+		}
+		if err != nil {
 			t.Errorf("GANTRY_OUT=%s: %v", ok, err)
 		}
 	}

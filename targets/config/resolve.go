@@ -178,17 +178,24 @@ func checkMain(dir, main string) (string, error) {
 	return rel, nil
 }
 
-// MageCommand is how mage runs in the repository at root: through the
-// build module when magefiles/ holds a go.mod of its own (init's layout:
-// the application's go.mod does not know mage or Gantry), else through the
-// root module's tool directive (the kit's own repository, or a consumer
-// set up by hand that way).
+// MageCommand is how mage runs in the repository at root: `go tool mage`
+// when the root module has mage's tool directive (init adds it), or when
+// there is no build module (magefiles/go.mod) at all; else through the build
+// module's tool directive, with the targets working in the root (init's
+// layout for a vendored application, or one whose go line predates tool
+// directives).
 func MageCommand(root string) string {
 	if _, err := os.Stat(filepath.Join(root, "magefiles", "go.mod")); err != nil {
 		return "go tool mage"
 	}
-	if data, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil && modfile.ModulePath(data) == "github.com/gantrybuild/gantry" {
-		return "go tool mage"
+	if data, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil {
+		if mf, err := modfile.Parse("go.mod", data, nil); err == nil {
+			for _, t := range mf.Tool {
+				if t.Path == "github.com/magefile/mage" {
+					return "go tool mage"
+				}
+			}
+		}
 	}
 	return "go -C magefiles tool mage -w .."
 }

@@ -54,9 +54,10 @@ func TestMageCommand(t *testing.T) {
 		files map[string]string
 		want  string
 	}{
-		{"root tool directive", map[string]string{"go.mod": "module example.com/app\n"}, "go tool mage"},
-		{"build module", map[string]string{"go.mod": "module example.com/app\n", "magefiles/go.mod": "module example.com/app/magefiles\n"}, "go -C magefiles tool mage -w .."},
-		{"the kit itself", map[string]string{"go.mod": "module github.com/gantrybuild/gantry\n", "magefiles/go.mod": "module github.com/gantrybuild/gantry/magefiles\n"}, "go tool mage"},
+		{"no build module", map[string]string{"go.mod": "module example.com/app\n"}, "go tool mage"},
+		{"build module, vendored app", map[string]string{"go.mod": "module example.com/app\n\ngo 1.24\n", "magefiles/go.mod": "module example.com/app/magefiles\n"}, "go -C magefiles tool mage -w .."},
+		{"build module, root tool directive", map[string]string{"go.mod": "module example.com/app\n\ngo 1.24\n\ntool github.com/magefile/mage\n", "magefiles/go.mod": "module example.com/app/magefiles\n"}, "go tool mage"},
+		{"the kit itself", map[string]string{"go.mod": "module github.com/gantrybuild/gantry\n\ngo 1.26\n\ntool github.com/magefile/mage\n", "magefiles/go.mod": "module github.com/gantrybuild/gantry/magefiles\n"}, "go tool mage"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

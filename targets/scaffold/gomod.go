@@ -3,10 +3,13 @@ package scaffold
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"golang.org/x/mod/modfile"
@@ -137,4 +140,126 @@ func checkVersion(v string) error {
 		return fmt.Errorf("cannot require %s@%s: %w", KitModule, v, err)
 	}
 	return nil
+}
+
+// rootToolOK tells whether the application's go.mod can take mage's tool
+// directive, and if not, why (for init's report).
+func rootToolOK(mf *modfile.File, vendored bool) (bool, string) {
+	for _, t := range mf.Tool {
+		if t.Path == mageModule {
+			return true, ""
+		}
+	}
+	switch {
+	case vendored:
+		return false, "a tool directive in go.mod would have to be vendored, and vendor/ stays as it is"
+	case mf.Go == nil || semver.Compare("v"+mf.Go.Version, "v1.24") < 0:
+		return false, "go.mod's go line predates Go 1.24, which introduced tool directives, and init does not raise it"
+	}
+	return true, ""
+}
+
+// addMageTool adds mage's tool directive to the application's go.mod at
+// dir, at the version the build module resolved, and checks that nothing
+// else of go.mod changed (mage's module requires nothing, so nothing may):
+// otherwise it puts go.mod and go.sum back and says why.
+func addMageTool(ctx context.Context, dir string, env []string) error {
+	gomod, gosum := filepath.Join(dir, "go.mod"), filepath.Join(dir, "go.sum")
+	before, err := os.ReadFile(gomod)
+	if err != nil {
+		return err
+	}
+	sumBefore, sumErr := os.ReadFile(gosum)
+	restore := func() {
+		os.WriteFile(gomod, before, 0o644)
+		if sumErr == nil {
+			os.WriteFile(gosum, sumBefore, 0o644)
+		} else {
+			os.Remove(gosum)
+		}
+	}
+	list := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Version}}", mageModule)
+	list.Dir, list.Env = filepath.Join(dir, "magefiles"), env
+	out, err := list.Output()
+	if err != nil {
+		return fmt.Errorf("finding mage's version in magefiles/go.mod: %w", err)
+	}
+	version := strings.TrimSpace(string(out))
+	get := exec.CommandContext(ctx, "go", "get", "-tool", mageModule+"@"+version)
+	get.Dir, get.Env = dir, append(append([]string{}, envOrOS(env)...), "GOFLAGS=-mod=mod", "GOWORK=off")
+	if out, err := get.CombinedOutput(); err != nil {
+		restore()
+		return fmt.Errorf("go get -tool %s@%s failed (%v: %s), so go.mod was left as it was", mageModule, version, err, strings.TrimSpace(string(out)))
+	}
+	after, err := os.ReadFile(gomod)
+	if err != nil {
+		restore()
+		return err
+	}
+	if diff := buildListChange(before, after); diff != "" {
+		restore()
+		return fmt.Errorf("adding mage's tool directive would also change %s, so go.mod was left as it was", diff)
+	}
+	return nil
+}
+
+// buildListChange names what differs between two go.mod files besides
+// mage's requirement and tool directive ("" when nothing does).
+func buildListChange(before, after []byte) string {
+	b, err1 := modfile.Parse("go.mod", before, nil)
+	a, err2 := modfile.Parse("go.mod", after, nil)
+	if err1 != nil || err2 != nil {
+		return "go.mod (it does not parse)"
+	}
+	goLine := func(f *modfile.File) string {
+		if f.Go == nil {
+			return ""
+		}
+		return f.Go.Version
+	}
+	if goLine(a) != goLine(b) {
+		return fmt.Sprintf("the go line (%s to %s)", goLine(b), goLine(a))
+	}
+	tc := func(f *modfile.File) string {
+		if f.Toolchain == nil {
+			return ""
+		}
+		return f.Toolchain.Name
+	}
+	if tc(a) != tc(b) {
+		return "the toolchain line"
+	}
+	reqs := func(f *modfile.File) map[string]string {
+		m := map[string]string{}
+		for _, r := range f.Require {
+			if r.Mod.Path != mageModule {
+				m[r.Mod.Path] = r.Mod.Version
+			}
+		}
+		return m
+	}
+	rb, ra := reqs(b), reqs(a)
+	var changed []string
+	for p, v := range ra {
+		if rb[p] != v {
+			changed = append(changed, p+" "+rb[p]+" => "+v)
+		}
+	}
+	for p := range rb {
+		if _, ok := ra[p]; !ok {
+			changed = append(changed, p+" dropped")
+		}
+	}
+	if len(changed) > 0 {
+		sort.Strings(changed)
+		return "requirements (" + strings.Join(changed, ", ") + ")"
+	}
+	return ""
+}
+
+func envOrOS(env []string) []string {
+	if env == nil {
+		return os.Environ()
+	}
+	return env
 }

@@ -124,12 +124,13 @@ type file struct {
 	content []byte
 }
 
-// Mage is how a consumer runs mage: in the build module (-C magefiles),
-// whose tool directive provides mage and whose requirements resolve the
-// kit's `//mage:import` (mage runs `go list` for it in its own working
-// directory), with the targets running in the repository's root (-w ..).
-// From the root, `go list` would resolve the kit through the application's
-// go.mod, which is what must not change.
+// TargetsPath is where init writes the targets (templates.Targets).
+const TargetsPath = "magefiles/gantry.go"
+
+// Mage is how a consumer runs mage: from the repository's root, through
+// mage's tool directive in the application's go.mod. The magefile imports
+// only Gantry's small front package (targets/gantry), which mage's compile
+// resolves through magefiles/go.mod; the engine builds from there too.
 const Mage = templates.DefaultMage
 
 // Init sets up Gantry in the Go module at dir, leaving what the application
@@ -191,12 +192,20 @@ func Init(ctx context.Context, dir string, opts ...Option) error {
 	if err != nil {
 		return err
 	}
+	// `go tool mage` from the root needs mage's tool directive in the
+	// application's go.mod; a vendored application would have to vendor
+	// it, and a go line before 1.24 knows no tool directives: those run
+	// mage in the build module instead.
+	rootTool, why := rootToolOK(mf, vendored)
 	d := dataFor(mf, o.template, mains, buildGo)
+	if !rootTool {
+		d.Mage = templates.BuildModuleMage
+	}
 	files, err := render(d, o)
 	if err != nil {
 		return err
 	}
-	files = append(files, file{KitGoModPath, kitMod})
+	files = append(files, file{KitGoModPath, kitMod}, file{TargetsPath, templates.Targets()})
 	var exist []string
 	for _, f := range append(files, file{path: "magefiles/go.sum"}) {
 		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.path))); err == nil {
@@ -244,13 +253,40 @@ func Init(ctx context.Context, dir string, opts ...Option) error {
 	if buildGo, err = goLine(filepath.Join(dir, filepath.FromSlash(KitGoModPath))); err != nil {
 		return err
 	}
+	if rootTool {
+		if err := addMageTool(ctx, dir, o.env); err != nil {
+			// Run mage in the build module instead: the pipeline and the
+			// magefile's comment name that command.
+			why = err.Error()
+			d.Mage = templates.BuildModuleMage
+			again, rerr := render(d, o)
+			if rerr != nil {
+				return rerr
+			}
+			for _, f := range again {
+				if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(f.path)), f.content, 0o644); err != nil {
+					return err
+				}
+			}
+			rootTool = false
+		} else {
+			wrote = append(wrote, "go.mod", "go.sum")
+		}
+	}
 	for _, f := range wrote {
+		if f == "go.mod" || f == "go.sum" {
+			continue
+		}
 		fmt.Fprintf(o.out, "wrote %s\n", f)
 	}
 	fmt.Fprintf(o.out, "\nimages: %s\n", imagesLine(d.Images))
 	fmt.Fprintf(o.out, "build module: magefiles/go.mod (module %s/magefiles, go %s) requires %s and its dependencies; the application's build never reads it\n", mf.Module.Mod.Path, buildGo, o.kit)
 
-	fmt.Fprintf(o.out, "go.mod, go.sum%s: unchanged (run mage as `%s`: it resolves Gantry through magefiles/go.mod)\n", map[bool]string{true: ", vendor/", false: ""}[vendored], Mage)
+	if rootTool {
+		fmt.Fprintf(o.out, "go.mod: gained only mage's tool directive (mage's module has no dependencies: the application's build list and binaries keep every version); go.sum: mage's checksums\n")
+	} else {
+		fmt.Fprintf(o.out, "go.mod, go.sum%s: unchanged; run mage as `%s` (%s)\n", map[bool]string{true: ", vendor/", false: ""}[vendored], d.Mage, why)
+	}
 	if gw := goWork(ctx, dir, o.env); gw != "" {
 		fmt.Fprintf(o.out, "note: %s is a workspace file; magefiles/ is not in it, so run mage with GOWORK=off (adding ./magefiles to it would put the kit's requirements into the application's build list)\n", gw)
 	}

@@ -1,0 +1,211 @@
+// Package wrapper renders magefiles/gantry.go, the file init writes into a
+// consumer's magefiles: one mage target per target of Gantry's engine
+// (package targets), with the same name, arguments and doc comment, each
+// calling gantry.Run. A consumer's magefile cannot `//mage:import` the kit
+// (mage resolves such imports with `go list` in the repository's root, whose
+// go.mod must not require Gantry), and importing the engine directly would
+// make every `go tool mage` command check ~860 packages for staleness.
+//
+// The kit's `go tool mage docs` writes the file to templates/ (embedded for
+// init) and to the kit's own magefiles/; a test fails when either is stale.
+package wrapper
+
+import (
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Paths are where the file lives in the kit, relative to its root.
+var Paths = []string{"templates/gantry.go.tmpl", "magefiles/gantry.go"}
+
+// target is one mage target of the engine.
+type target struct {
+	namespace string // "" or the namespace type's name
+	name      string // the function's or method's name
+	doc       string
+	params    []string // names of the string arguments after ctx
+	pos       token.Pos
+}
+
+// mageName is how mage names the target on the command line.
+func (t target) mageName() string {
+	if t.namespace == "" {
+		return strings.ToLower(t.name)
+	}
+	return strings.ToLower(t.namespace) + ":" + strings.ToLower(t.name)
+}
+
+// Generate renders the wrapper from the engine's sources (targets/*.go
+// under the kit's root).
+func Generate(root string) ([]byte, error) {
+	fset := token.NewFileSet()
+	dir := filepath.Join(root, "targets")
+	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+	if err != nil {
+		return nil, err
+	}
+	pkg, ok := pkgs["targets"]
+	if !ok {
+		return nil, fmt.Errorf("no package targets in %s", dir)
+	}
+	var files []*ast.File
+	var names []string
+	for name := range pkg.Files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		files = append(files, pkg.Files[n])
+	}
+	namespaces := map[string]string{} // type name → doc
+	var nsOrder []string
+	var targets []target
+	for _, f := range files {
+		for _, d := range f.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok || gd.Tok != token.TYPE {
+				continue
+			}
+			for _, s := range gd.Specs {
+				ts := s.(*ast.TypeSpec)
+				if sel, ok := ts.Type.(*ast.SelectorExpr); ok && ts.Name.IsExported() && sel.Sel.Name == "Namespace" {
+					doc := gd.Doc
+					if ts.Doc != nil {
+						doc = ts.Doc
+					}
+					namespaces[ts.Name.Name] = doc.Text()
+					nsOrder = append(nsOrder, ts.Name.Name)
+				}
+			}
+		}
+	}
+	for _, f := range files {
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || !fd.Name.IsExported() {
+				continue
+			}
+			t := target{name: fd.Name.Name, doc: fd.Doc.Text(), pos: fd.Pos()}
+			if fd.Recv != nil {
+				id, ok := fd.Recv.List[0].Type.(*ast.Ident)
+				if !ok {
+					continue
+				}
+				if _, ok := namespaces[id.Name]; !ok {
+					continue
+				}
+				t.namespace = id.Name
+			}
+			params, ok, err := targetParams(fd)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", fset.Position(fd.Pos()), err)
+			}
+			if !ok {
+				continue // not a mage target (Configure)
+			}
+			t.params = params
+			targets = append(targets, t)
+		}
+	}
+	return render(nsOrder, namespaces, targets)
+}
+
+// targetParams returns the argument names of a mage target after its
+// context, or ok false for a function mage would not list.
+func targetParams(fd *ast.FuncDecl) (params []string, ok bool, err error) {
+	if r := fd.Type.Results; r != nil {
+		if len(r.List) != 1 || !isIdent(r.List[0].Type, "error") {
+			return nil, false, nil
+		}
+	}
+	for i, f := range fd.Type.Params.List {
+		if i == 0 {
+			if sel, isSel := f.Type.(*ast.SelectorExpr); isSel && sel.Sel.Name == "Context" {
+				continue
+			}
+		}
+		if !isIdent(f.Type, "string") {
+			if isIdent(f.Type, "int") || isIdent(f.Type, "bool") || isIdent(f.Type, "float64") {
+				return nil, false, fmt.Errorf("target %s takes a %v argument: the wrapper generator passes strings only; extend it", fd.Name.Name, f.Type)
+			}
+			return nil, false, nil
+		}
+		for _, n := range f.Names {
+			params = append(params, n.Name)
+		}
+	}
+	return params, true, nil
+}
+
+func isIdent(e ast.Expr, name string) bool {
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == name
+}
+
+func comment(b *bytes.Buffer, doc string) {
+	for _, l := range strings.Split(strings.TrimRight(doc, "\n"), "\n") {
+		if l == "" {
+			b.WriteString("//\n")
+			continue
+		}
+		b.WriteString("// " + l + "\n")
+	}
+}
+
+func render(nsOrder []string, namespaces map[string]string, targets []target) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(`//go:build mage
+
+// Code generated by Gantry from its engine's targets; DO NOT EDIT.
+// (init writes it; after upgrading Gantry, rerun init with
+// GANTRY_INIT_FORCE=1, or copy templates/gantry.go.tmpl of the new version.)
+
+// Gantry's targets: each runs in Gantry's engine, a binary built once per
+// kit version and toolchain, so that this magefile stays small and mage's
+// staleness check on every command stays fast. Compose them with mg.Deps.
+
+package main
+
+import (
+	"context"
+`)
+	if len(nsOrder) > 0 {
+		b.WriteString("\n\t\"github.com/magefile/mage/mg\"\n")
+	}
+	b.WriteString(`
+	"github.com/gantrybuild/gantry/targets/gantry"
+)
+
+`)
+	for _, ns := range nsOrder {
+		comment(&b, namespaces[ns])
+		fmt.Fprintf(&b, "type %s mg.Namespace\n\n", ns)
+	}
+	for _, t := range targets {
+		comment(&b, t.doc)
+		recv := ""
+		if t.namespace != "" {
+			recv = "(" + t.namespace + ") "
+		}
+		args := []string{"ctx context.Context"}
+		call := []string{"ctx", fmt.Sprintf("%q", t.mageName())}
+		for _, p := range t.params {
+			args = append(args, p+" string")
+			call = append(call, p)
+		}
+		fmt.Fprintf(&b, "func %s%s(%s) error {\n\treturn gantry.Run(%s)\n}\n\n", recv, t.name, strings.Join(args, ", "), strings.Join(call, ", "))
+	}
+	out, err := format.Source(b.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("formatting the wrapper: %w\n%s", err, b.Bytes())
+	}
+	return out, nil
+}

@@ -1,0 +1,287 @@
+package gantry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/modfile"
+
+	"github.com/gantrybuild/gantry/targets/config"
+)
+
+// engineMagefile is the magefile the engine is compiled from: every target
+// of package targets, and init from targets/setup.
+const engineMagefile = `//go:build mage
+
+// Gantry's engine: the kit's targets, compiled by mage once per build module
+// and toolchain (see package github.com/gantrybuild/gantry/targets/gantry).
+package main
+
+import (
+	//mage:import
+	_ "github.com/gantrybuild/gantry/targets"
+	//mage:import
+	_ "github.com/gantrybuild/gantry/targets/setup"
+)
+`
+
+// BuildModule is the module the magefiles are built in, seen from the
+// directory mage runs targets in (the repository root): magefiles/ when it
+// holds a go.mod of its own (the layout init writes), else the root module.
+func BuildModule(root string) (string, error) {
+	for _, dir := range []string{filepath.Join(root, "magefiles"), root} {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+	}
+	return "", fmt.Errorf("no go.mod in %s or %s/magefiles: run go tool mage in the module's root directory", root, root)
+}
+
+// Engine returns the engine binary for the build module of root, building
+// it first when the cache has none for the current Key.
+func Engine(ctx context.Context, root string) (string, error) {
+	dir, err := BuildModule(root)
+	if err != nil {
+		return "", err
+	}
+	key, err := Key(dir)
+	if err != nil {
+		return "", err
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("finding a cache directory for Gantry's engine: %w (set XDG_CACHE_HOME)", err)
+	}
+	cache = filepath.Join(cache, "gantry", "engine")
+	bin := filepath.Join(cache, key, "engine"+exeSuffix())
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	if err := build(ctx, dir, cache, key); err != nil {
+		return "", err
+	}
+	return bin, nil
+}
+
+func exeSuffix() string {
+	if runtime.GOOS == "windows" {
+		return ".exe"
+	}
+	return ""
+}
+
+// build compiles the engine with mage in a module of its own under the
+// cache: the build module's go.mod (local replace directives made
+// absolute) and go.sum, and engineMagefile. The result is moved into place
+// whole, so a concurrent or interrupted build never leaves a partial engine.
+func build(ctx context.Context, dir, cache, key string) error {
+	start := time.Now()
+	fmt.Fprintf(os.Stderr, "gantry: building the engine for this kit, build module and toolchain (once per change of them) …\n")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return fmt.Errorf("creating the engine cache: %w", err)
+	}
+	tmp, err := os.MkdirTemp(cache, ".build-")
+	if err != nil {
+		return fmt.Errorf("creating the engine cache: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	gomod, err := absoluteReplaces(dir)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "go.mod"), gomod, 0o644); err != nil {
+		return err
+	}
+	if sum, err := os.ReadFile(filepath.Join(dir, "go.sum")); err == nil {
+		if err := os.WriteFile(filepath.Join(tmp, "go.sum"), sum, 0o644); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "engine.go"), []byte(engineMagefile), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "source"), []byte(dir+"\n"), 0o644); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "run", "github.com/magefile/mage", "-compile", filepath.Join(tmp, "engine"+exeSuffix()))
+	cmd.Dir = tmp
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building Gantry's engine from %s/go.mod (go run github.com/magefile/mage -compile): %w\n%s\nif a module is missing, run `go mod tidy` in %s", dir, err, strings.TrimSpace(string(out)), dir)
+	}
+	for _, f := range []string{"engine.go", "go.mod", "go.sum"} {
+		os.Remove(filepath.Join(tmp, f))
+	}
+	final := filepath.Join(cache, key)
+	if err := os.Rename(tmp, final); err != nil {
+		if _, statErr := os.Stat(filepath.Join(final, "engine"+exeSuffix())); statErr != nil {
+			return fmt.Errorf("storing Gantry's engine: %w", err)
+		}
+	}
+	removeOlder(cache, key, dir)
+	fmt.Fprintf(os.Stderr, "gantry: engine ready in %.1fs\n", time.Since(start).Seconds())
+	return nil
+}
+
+// removeOlder removes the engines built earlier for the same build module
+// (only the newest is ever run again) and those of build modules that no
+// longer exist (a deleted clone or temporary directory).
+func removeOlder(cache, key, dir string) {
+	entries, err := os.ReadDir(cache)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.Name() == key || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join(cache, e.Name(), "source"))
+		if err != nil {
+			continue
+		}
+		other := strings.TrimSpace(string(src))
+		if _, statErr := os.Stat(filepath.Join(other, "go.mod")); other == dir || errors.Is(statErr, fs.ErrNotExist) {
+			os.RemoveAll(filepath.Join(cache, e.Name()))
+		}
+	}
+}
+
+// absoluteReplaces is dir's go.mod with every local replace directive
+// pointing at an absolute path, so that it resolves the same from the
+// engine's build directory.
+func absoluteReplaces(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "go.mod")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	mf, err := modfile.Parse(path, data, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range mf.Replace {
+		if !modfile.IsDirectoryPath(r.New.Path) || filepath.IsAbs(r.New.Path) {
+			continue
+		}
+		abs := filepath.Join(dir, filepath.FromSlash(r.New.Path))
+		if err := mf.AddReplace(r.Old.Path, r.Old.Version, abs, ""); err != nil {
+			return nil, err
+		}
+	}
+	mf.Cleanup()
+	return mf.Format()
+}
+
+// Key identifies the engine the build module at dir compiles to. It covers
+// everything that decides the engine's bytes: the build module's go.mod and
+// go.sum (which pin the kit and every dependency in the module cache, whose
+// contents never change), the files of every local replace directory (a
+// clone of the kit during development), the toolchain that built this
+// magefile (the engine is built by the same go command), the Go settings of
+// the environment and of `go env -w`, and the engine's own magefile.
+func Key(dir string) (string, error) {
+	h := sha256.New()
+	field := func(name string, data []byte) {
+		fmt.Fprintf(h, "%s %d\n", name, len(data))
+		h.Write(data)
+	}
+	field("engine", []byte(engineMagefile))
+	field("toolchain", []byte(runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH))
+	field("env", []byte(strings.Join(config.ToolchainEnv(), "\n")))
+	if f := config.GoEnvFile(); f != "" {
+		if data, err := os.ReadFile(f); err == nil {
+			field("goenv", data)
+		}
+	}
+	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	field("go.mod", gomod)
+	sum, err := os.ReadFile(filepath.Join(dir, "go.sum"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	field("go.sum", sum)
+	mf, err := modfile.Parse(filepath.Join(dir, "go.mod"), gomod, nil)
+	if err != nil {
+		return "", fmt.Errorf("reading %s/go.mod: %w", dir, err)
+	}
+	for _, r := range mf.Replace {
+		if !modfile.IsDirectoryPath(r.New.Path) {
+			continue
+		}
+		local := r.New.Path
+		if !filepath.IsAbs(local) {
+			local = filepath.Join(dir, filepath.FromSlash(local))
+		}
+		sig, err := treeSignature(local)
+		if err != nil {
+			return "", fmt.Errorf("reading the replace directory %s of %s/go.mod: %w", r.New.Path, dir, err)
+		}
+		field("replace "+r.Old.Path+" => "+r.New.Path, sig)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32], nil
+}
+
+// treeSignature lists every file of a module directory that the go command
+// can read when it builds the module's packages: path, size, mode and
+// modification time (content changes move the time; an edit that restores
+// both is not worth a hash of every file on every command). Left out is
+// what a build of the module never reads: directories starting with . or
+// _, testdata, vendor (ignored in a dependency), nested modules, and
+// Gantry's own output directories.
+func treeSignature(root string) ([]byte, error) {
+	var lines []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p != root && errors.Is(err, fs.ErrPermission) {
+				return nil
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			if p == root {
+				return nil
+			}
+			name := d.Name()
+			if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "vendor" {
+				return filepath.SkipDir
+			}
+			for _, stop := range []string{"go.mod", config.OutMarker} {
+				if _, err := os.Lstat(filepath.Join(p, stop)); err == nil {
+					return filepath.SkipDir
+				}
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil // gone since the directory was read
+		}
+		line := fmt.Sprintf("%s %d %o %d", filepath.ToSlash(rel), info.Size(), info.Mode(), info.ModTime().UnixNano())
+		if info.Mode()&fs.ModeSymlink != 0 {
+			target, _ := os.Readlink(p)
+			line += " -> " + target
+		}
+		lines = append(lines, line)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(lines)
+	return []byte(strings.Join(lines, "\n")), nil
+}
