@@ -8,6 +8,8 @@ package main
 import (
 	"context"
 
+	"github.com/magefile/mage/sh"
+
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/gantry"
 )
@@ -29,4 +31,12 @@ func init() {
 // GANTRY_INIT_FORCE=1.
 func Init(ctx context.Context, moduleDir string) error {
 	return gantry.Run(ctx, "init", moduleDir)
+}
+
+// Time go build, gantry release and ko build side by side.
+//
+// Runs scripts/bench (go run ./scripts/bench): the scenarios, knobs
+// (BENCH_*) and the report are documented there and in docs/bench-vs-ko.md.
+func Bench() error {
+	return sh.RunV("go", "run", "./scripts/bench")
 }

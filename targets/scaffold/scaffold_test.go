@@ -146,7 +146,7 @@ func TestInitWithLocalKit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("init: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"replaces github.com/gantrybuild/gantry with the local clone " + kit.Dir + ", which CI cannot see", "go -C magefiles mod edit -dropreplace=github.com/gantrybuild/gantry", "2. git add", "3. go -C magefiles tool mage -w .. release"} {
+	for _, want := range []string{"replaces github.com/gantrybuild/gantry with the local clone " + kit.Dir + ", which CI cannot see", "go -C magefiles mod edit -dropreplace=github.com/gantrybuild/gantry", "2. git add magefiles .gitignore go.mod go.sum", "3. go tool mage release", "go.mod: gained only mage's tool directive"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("init output lacks %q:\n%s", want, out.String())
 		}
@@ -161,9 +161,15 @@ func TestInitWithLocalKit(t *testing.T) {
 	if kf.Go == nil || kf.Go.Version != "1.26.0" {
 		t.Errorf("magefiles/go.mod go line = %v, want the kit's 1.26.0 (higher than the app's 1.24.0)", kf.Go)
 	}
+	// The build list gains mage's module (it requires nothing, and no
+	// package of the application imports it) and nothing else.
 	after := goOut(t, dir, offline, "list", "-m", "all")
-	if after != before {
-		t.Errorf("the application's build list changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	mage := goOut(t, filepath.Join(dir, "magefiles"), offline, "list", "-m", "github.com/magefile/mage")
+	if after != before+mage {
+		t.Errorf("the application's build list changed beyond mage:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if mf, err := modfile.Parse("go.mod", []byte(readFile(t, dir, "go.mod")), nil); err != nil || mf.Go.Version != "1.24.0" || len(mf.Tool) != 1 || mf.Tool[0].Path != "github.com/magefile/mage" {
+		t.Errorf("go.mod after init: %v\n%s", err, readFile(t, dir, "go.mod"))
 	}
 	gomod := readFile(t, dir, "go.mod")
 	goOut(t, dir, offline, "mod", "tidy")
@@ -171,6 +177,42 @@ func TestInitWithLocalKit(t *testing.T) {
 		t.Errorf("go mod tidy in the application changed go.mod:\n%s\nto:\n%s", gomod, got)
 	}
 	goOut(t, filepath.Join(dir, "magefiles"), append(os.Environ(), "GOPROXY=off"), "vet", "-tags", "mage", ".")
+}
+
+// TestInitOldGoLine: a go line before 1.24 cannot hold a tool directive,
+// and init never raises it: go.mod and go.sum stay as they were, and init
+// names the command that runs mage through the build module.
+func TestInitOldGoLine(t *testing.T) {
+	ctx := context.Background()
+	kit, err := scaffold.Running(ctx, kitRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := module(t, "example.com/old")
+	gomod := "module example.com/old\n\ngo 1.22\n"
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = scaffold.Init(ctx, dir, scaffold.WithKit(kit), scaffold.WithTemplate("github"), scaffold.WithOutput(&out),
+		scaffold.WithTidy(true, "GOPROXY=off", "GOFLAGS=-mod=mod"))
+	if err != nil {
+		t.Fatalf("init: %v\n%s", err, out.String())
+	}
+	if got := readFile(t, dir, "go.mod"); got != gomod {
+		t.Errorf("init changed go.mod:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.sum")); err == nil {
+		t.Errorf("init wrote go.sum")
+	}
+	for _, want := range []string{"go.mod, go.sum: unchanged; run mage as `go -C magefiles tool mage -w ..` (go.mod's go line predates Go 1.24", "go -C magefiles tool mage -w .. release    # builds"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("init output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if wf := readFile(t, dir, ".github/workflows/image.yml"); !strings.Contains(wf, "go -C magefiles tool mage -w .. release") {
+		t.Errorf("the workflow does not run mage through the build module:\n%s", wf)
+	}
 }
 
 // TestInitVendoredSeveralMains runs init on testdata/verpkg: vendor/, two
