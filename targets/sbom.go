@@ -8,9 +8,11 @@ import "context"
 // OCI referrers (which sign then attests and cosign verify-attestation
 // checks); copies are left in dist/sbom.
 func SBOM(ctx context.Context) error {
-	b, err := load(ctx)
-	if err != nil {
-		return err
-	}
-	return b.SBOM(ctx)
+	return forUser(func() error {
+		b, err := load(ctx)
+		if err != nil {
+			return err
+		}
+		return b.SBOM(ctx)
+	}())
 }

@@ -21,20 +21,26 @@ type Compile mg.Namespace
 //
 // CGO off, -trimpath, stripped, the version from git injected; an image
 // whose inputs did not change since its last build is not built again.
-func (Compile) All(ctx context.Context) error { return compileFor(ctx, nil) }
+func (Compile) All(ctx context.Context) error { return forUser(compileFor(ctx, nil)) }
 
 // Compile every image for linux/amd64 only.
-func (Compile) Amd64(ctx context.Context) error { return compileFor(ctx, []string{"linux/amd64"}) }
+func (Compile) Amd64(ctx context.Context) error {
+	return forUser(compileFor(ctx, []string{"linux/amd64"}))
+}
 
 // Compile every image for linux/arm64 only.
-func (Compile) Arm64(ctx context.Context) error { return compileFor(ctx, []string{"linux/arm64"}) }
+func (Compile) Arm64(ctx context.Context) error {
+	return forUser(compileFor(ctx, []string{"linux/arm64"}))
+}
 
 // Compile every image for one platform, os/arch[/variant].
 //
 // For example linux/arm/v7, linux/amd64/v3 or linux/arm64/v8.2: any
 // platform the Go toolchain supports.
 func (Compile) Platform(ctx context.Context, platform string) error {
-	return compileFor(ctx, []string{platform})
+	return forUser(func() error {
+		return compileFor(ctx, []string{platform})
+	}())
 }
 
 func compileFor(ctx context.Context, specs []string) error {
@@ -62,21 +68,25 @@ type Vendor mg.Namespace
 // from go.mod and go.sum. A passed check is remembered in dist/cache until
 // something it depends on changes.
 func (Vendor) Check(ctx context.Context) error {
-	b, err := load(ctx)
-	if err != nil {
-		return err
-	}
-	return b.VendorCheck(ctx)
+	return forUser(func() error {
+		b, err := load(ctx)
+		if err != nil {
+			return err
+		}
+		return b.VendorCheck(ctx)
+	}())
 }
 
 // Compile, then write each platform image into dist/oci/<name>.
 func Layout(ctx context.Context) error {
-	mg.CtxDeps(ctx, Compile.All)
-	b, err := load(ctx)
-	if err != nil {
-		return err
-	}
-	return b.Layout(ctx)
+	return forUser(func() error {
+		mg.CtxDeps(ctx, Compile.All)
+		b, err := load(ctx)
+		if err != nil {
+			return err
+		}
+		return b.Layout(ctx)
+	}())
 }
 
 // Write the multi-arch image index into dist/oci/<name>.
@@ -84,14 +94,16 @@ func Layout(ctx context.Context) error {
 // With GANTRY_INDEX_FROM it merges the layouts built on other runners
 // instead of building.
 func Index(ctx context.Context) error {
-	b, err := load(ctx)
-	if err != nil {
-		return err
-	}
-	if len(b.Config.IndexFrom) == 0 {
-		mg.CtxDeps(ctx, Layout)
-	}
-	return b.Index(ctx)
+	return forUser(func() error {
+		b, err := load(ctx)
+		if err != nil {
+			return err
+		}
+		if len(b.Config.IndexFrom) == 0 {
+			mg.CtxDeps(ctx, Layout)
+		}
+		return b.Index(ctx)
+	}())
 }
 
 // Build, describe, sign and (with GANTRY_REPO) push every image.
@@ -104,13 +116,15 @@ func Index(ctx context.Context) error {
 // building. Stdout gets only what a script reads: the pushed references,
 // or offline, <layout dir>@<index digest> per image.
 func Release(ctx context.Context) error {
-	b, err := load(ctx)
-	if err != nil {
-		return err
-	}
-	// One call, not mage dependencies: the pipeline runs vendor:check
-	// alongside compile:all (mage would run them one after the other).
-	return b.Release(ctx)
+	return forUser(func() error {
+		b, err := load(ctx)
+		if err != nil {
+			return err
+		}
+		// One call, not mage dependencies: the pipeline runs vendor:check
+		// alongside compile:all (mage would run them one after the other).
+		return b.Release(ctx)
+	}())
 }
 
 // Publish the images in dist/oci to GANTRY_REPO; never build.
@@ -119,11 +133,13 @@ func Release(ctx context.Context) error {
 // pushed reference (repo@sha256:…) on stdout and everything else on stderr,
 // so IMG=$(go tool mage push) holds exactly the pushed references.
 func Push(ctx context.Context) error {
-	b, err := load(ctx)
-	if err != nil {
-		return err
-	}
-	return b.Push(ctx)
+	return forUser(func() error {
+		b, err := load(ctx)
+		if err != nil {
+			return err
+		}
+		return b.Push(ctx)
+	}())
 }
 
 // Verify checks builds.
@@ -134,22 +150,26 @@ type Verify mg.Namespace
 // The two builds run at different paths with separate GOCACHEs, so a path
 // or a cache leaking into an output shows.
 func (Verify) Reproducible(ctx context.Context) error {
-	b, err := load(ctx)
-	if err != nil {
-		return err
-	}
-	return reproduce.Run(ctx, b, os.Stderr)
+	return forUser(func() error {
+		b, err := load(ctx)
+		if err != nil {
+			return err
+		}
+		return reproduce.Run(ctx, b, os.Stderr)
+	}())
 }
 
 // Remove the output directory (dist/), if Gantry created it.
 //
 // Gantry marks the directories it creates (.gantry) and removes no other.
 func Clean(ctx context.Context) error {
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
-	return config.Clean(cfg.Out, os.Stderr)
+	return forUser(func() error {
+		cfg, err := loadConfig()
+		if err != nil {
+			return err
+		}
+		return config.Clean(cfg.Out, os.Stderr)
+	}())
 }
 
 // Print the platforms of every image as a JSON array.
@@ -157,18 +177,20 @@ func Clean(ctx context.Context) error {
 // For example ["linux/amd64","linux/arm64"]: the matrix of a split CI
 // pipeline's build jobs.
 func Platforms(ctx context.Context) error {
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
-	var names []string
-	for _, p := range cfg.Platforms() {
-		names = append(names, platform.String(p))
-	}
-	out, err := json.Marshal(names)
-	if err != nil {
-		return err
-	}
-	fmt.Println(string(out))
-	return nil
+	return forUser(func() error {
+		cfg, err := loadConfig()
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, p := range cfg.Platforms() {
+			names = append(names, platform.String(p))
+		}
+		out, err := json.Marshal(names)
+		if err != nil {
+			return err
+		}
+		fmt.Println(string(out))
+		return nil
+	}())
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/gitinfo"
+	"github.com/gantrybuild/gantry/targets/internal/shared"
 	"github.com/gantrybuild/gantry/targets/pipeline"
 )
 
@@ -89,4 +90,17 @@ func loadConfigKnown() (*config.Config, error) {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
 	return cfg, nil
+}
+
+// forUser spells the steps an engine error asks for (shared.NeedStep) as
+// the command this repository runs mage with: the one place hints get it.
+func forUser(err error) error {
+	if err == nil {
+		return nil
+	}
+	wd, werr := os.Getwd()
+	if werr != nil {
+		return err
+	}
+	return shared.ForUser(err, config.MageCommand(wd))
 }

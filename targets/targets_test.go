@@ -108,6 +108,12 @@ func TestMageInConsumerRepo(t *testing.T) {
 		}
 	}
 
+	// An engine error's hint spells the command this repository runs mage
+	// with (shared.ForUser, applied once in package targets).
+	if out, err := mage(t, r.Dir, nil, "sbom"); err == nil || !strings.Contains(out, "run `go tool mage index` (or `go tool mage release`) first") {
+		t.Errorf("sbom before index: %v, want the hint with the user's command:\n%s", err, out)
+	}
+
 	// What a script reads from release is the layout and the index digest,
 	// and nothing else: the summary goes to stderr.
 	stdout, stderr, err := mageSplit(t, r.Dir, nil, "release")
