@@ -13,6 +13,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gantrybuild/gantry/targets/internal/ocitest"
 )
 
 // shortcutFixture is a module with a main package, a local replacement and
@@ -220,16 +222,51 @@ func TestShortcutOddFiles(t *testing.T) {
 	})
 	f.run("then unchanged", false, nil)
 
-	if os.Geteuid() != 0 { // root reads every directory
-		f.run("unreadable directory", true, func(*Request) {
-			p := filepath.Join(f.dir, "testdata", "private")
-			os.MkdirAll(filepath.Join(p, "sub"), 0o755)
-			if err := os.Chmod(p, 0); err != nil {
-				t.Fatal(err)
+}
+
+// TestShortcutUnreadableDirs: directories the walk may not read (not
+// listed, or listed but not entered), in testdata and in a directory no
+// package lives in, never turn the shortcut off; making one readable counts
+// as a change. As root, it runs in a child without the capabilities that
+// let root read everything.
+func TestShortcutUnreadableDirs(t *testing.T) {
+	if ocitest.ObeyPermissionsElsewhere(t) {
+		return
+	}
+	for _, tc := range []struct {
+		name string
+		dir  string      // relative to the module
+		mode os.FileMode // what the test sets it to
+	}{
+		{"not listable, in testdata", "testdata/private", 0},
+		{"listable, not enterable, in testdata", "testdata/listonly", 0o600},
+		{"not listable, no package", "data/private", 0o300},
+		{"listable, not enterable, no package", "data/listonly", 0o400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newShortcutFixture(t)
+			p := filepath.Join(f.dir, tc.dir)
+			f.write(filepath.Join(p, "notes.txt"), "notes")
+			f.write(filepath.Join(p, "sub", "x.go"), "package sub\n")
+			f.run("first build", true, nil)
+			var log string
+			log += f.run("made unreadable", true, func(*Request) {
+				if err := os.Chmod(p, tc.mode); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { os.Chmod(p, 0o755) })
+			})
+			log += f.run("unchanged", false, nil)
+			if strings.Contains(log, "shortcut is off") {
+				t.Errorf("the shortcut was off:\n%s", log)
 			}
-			t.Cleanup(func() { os.Chmod(p, 0o755) })
+			f.run("readable again", true, func(*Request) {
+				if err := os.Chmod(p, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			})
+			f.run("readable: unchanged", false, nil)
 		})
-		f.run("unreadable directory: unchanged", false, nil)
 	}
 }
 

@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -200,7 +201,7 @@ func inputRoots(dir, modFile string) ([]string, error) {
 // the files named by settings. An error says why the shortcut cannot be
 // used.
 func (s *shortcut) walk() (sum string, racy bool, err error) {
-	w := &walker{h: sha256.New(), exclude: s.exclude, since: time.Now().Add(-racyWindow), seen: map[string]bool{}}
+	w := &walker{h: sha256.New(), exclude: s.exclude, since: time.Now().Add(-racyWindow), seen: map[string]bool{}, unsearchable: map[string]bool{}}
 	s.walkedAt = time.Now()
 	for _, f := range s.files {
 		fmt.Fprintf(w.h, "setting file %q ", f)
@@ -233,6 +234,8 @@ type walker struct {
 	seen    map[string]bool // real paths of the roots and of the symlinked directories followed
 	n       int
 	racy    bool
+
+	unsearchable map[string]bool // directories counted because their entries may not be read
 }
 
 // add hashes one file's signature.
@@ -257,18 +260,8 @@ func (w *walker) tree(dir, name string) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		at := name + p[len(dir):]
 		if err != nil {
-			if d != nil && d.IsDir() && errors.Is(err, fs.ErrPermission) {
-				// An unreadable directory: go build cannot read it
-				// either; making it readable changes its ctime.
-				fi, lerr := os.Lstat(p)
-				if lerr != nil {
-					return fmt.Errorf("reading %s: %w", p, lerr)
-				}
-				fmt.Fprintf(w.h, "unreadable ")
-				if err := w.add(at, fi); err != nil {
-					return err
-				}
-				return filepath.SkipDir
+			if errors.Is(err, fs.ErrPermission) {
+				return w.unreadable(p, at)
 			}
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
@@ -282,6 +275,9 @@ func (w *walker) tree(dir, name string) error {
 			return nil
 		}
 		fi, err := d.Info()
+		if errors.Is(err, fs.ErrPermission) {
+			return w.unreadable(p, at)
+		}
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
@@ -316,6 +312,36 @@ func (w *walker) tree(dir, name string) error {
 		w.seen[real] = true
 		return w.tree(real, at)
 	})
+}
+
+// unreadable counts what the walk may not read at p by a signature it can
+// take, and skips it: a directory that may not be listed by its own, one
+// that may be listed but not entered (p is then an entry of it) by that
+// directory's, once. go build cannot read under either; making it readable
+// changes the directory's ctime.
+func (w *walker) unreadable(p, at string) error {
+	fi, err := os.Lstat(p)
+	if err == nil && fi.IsDir() {
+		fmt.Fprintf(w.h, "unreadable ")
+		if err := w.add(at, fi); err != nil {
+			return err
+		}
+		return filepath.SkipDir
+	}
+	if !errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("reading %s: %w", p, cmp.Or(err, fs.ErrPermission))
+	}
+	parent, parentAt := filepath.Dir(p), filepath.Dir(at)
+	if w.unsearchable[parent] {
+		return nil
+	}
+	w.unsearchable[parent] = true
+	fi, err = os.Lstat(parent)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", parent, err)
+	}
+	fmt.Fprintf(w.h, "unsearchable ")
+	return w.add(parentAt, fi)
 }
 
 // goIgnores reports whether go build skips p, below dir, when it looks for
