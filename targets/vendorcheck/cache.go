@@ -1,6 +1,7 @@
 package vendorcheck
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -44,6 +45,7 @@ type memo struct {
 	stats  *statcache.Cache  // hashes of the module's files
 	keys   map[string]string // check → key of the module as it is now ("" means do not cache)
 	passed map[string]string // check → key under which it last passed
+	off    string            // why the module has no key, when a file could not be read
 }
 
 // memoName names req's files in the cache directory.
@@ -107,7 +109,9 @@ func openMemo(req Request, vars goenv.Vars, hasVendor bool) *memo {
 	}()
 	treeErr := m.hashTree(tree, filepath.Join(abs, "vendor"))
 	<-done
-	if headersErr == nil && treeErr == nil {
+	if err := cmp.Or(headersErr, treeErr); err != nil {
+		m.off = err.Error()
+	} else {
 		h := sha256.New()
 		fmt.Fprintf(h, "gantry vendorcheck v%d %s\ntoolchain %s\n", cacheFormat, checkVendor, vars.Toolchain())
 		fmt.Fprintf(h, "go.mod %x\ngo.sum %x\n", sha256.Sum256(gomod), sha256.Sum256(gosum))

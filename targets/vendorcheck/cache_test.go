@@ -3,12 +3,15 @@ package vendorcheck
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/gantrybuild/gantry/targets/internal/ocitest"
 	"github.com/gantrybuild/gantry/targets/internal/testrepo"
 )
 
@@ -40,13 +43,7 @@ func TestCheckCache(t *testing.T) {
 	dir := hello(t)
 	goBin, calls := countingGo(t)
 	req := Request{Dir: dir, GoBin: goBin, CacheDir: t.TempDir()}
-	check := func() (string, error) {
-		var log bytes.Buffer
-		r := req
-		r.Log = &log
-		err := Check(context.Background(), r)
-		return log.String(), err
-	}
+	check := func() (string, error) { return checkLogged(req) }
 	main := filepath.Join(dir, "main.go")
 	orig, err := os.ReadFile(main)
 	if err != nil {
@@ -69,6 +66,7 @@ func TestCheckCache(t *testing.T) {
 			write(t, main, src)
 		}, []string{"mod-vendor"}, "golang.org/x/mod"},
 		{"import removed again", func() { write(t, main, string(orig)) }, nil, ""},
+		{"odd files the go command does not read", func() { addOddFiles(t, dir) }, nil, ""},
 		{"edited vendored file", func() {
 			appendFile(t, filepath.Join(dir, semverGo), "\n// edited\n")
 		}, []string{"mod-vendor"}, "changed golang.org/x/mod/semver/semver.go"},
@@ -124,4 +122,81 @@ func mustRead(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// addOddFiles adds what real repositories hold and the go command does not
+// read: dangling symlinks (in testdata and in a directory with no
+// package), a FIFO and a unix socket.
+func addOddFiles(t *testing.T, dir string) {
+	t.Helper()
+	for link, target := range map[string]string{"testdata/gone": "/non/existing/file", "testdata/windows": "C:/Users/someone/file.txt", "docs/moved": "../nowhere"} {
+		p := filepath.Join(dir, link)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", filepath.Join(dir, "dev.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+}
+
+// TestCheckCacheUnreadable: a directory the go command does not read
+// (under testdata, _ or .) that may not be read leaves the remembered check
+// on; one it reads fails `go mod vendor`, and the log says why the check
+// was not remembered. As root, it runs in a child that obeys permissions.
+func TestCheckCacheUnreadable(t *testing.T) {
+	if ocitest.ObeyPermissionsElsewhere(t) {
+		return
+	}
+	dir := hello(t)
+	goBin, calls := countingGo(t)
+	req := Request{Dir: dir, GoBin: goBin, CacheDir: t.TempDir()}
+	check := func() (string, error) { return checkLogged(req) }
+	lock := func(rel string, mode os.FileMode) {
+		p := filepath.Join(dir, rel)
+		write(t, filepath.Join(p, "x.go"), "package x\n\nimport _ \"example.com/not/vendored\"\n")
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(p, 0o755) })
+	}
+	if _, err := check(); err != nil {
+		t.Fatal(err)
+	}
+	calls()
+	lock("testdata/private", 0)
+	lock("testdata/listonly", 0o600)
+	lock(".cache/private", 0)
+	lock("_scratch/listonly", 0o400)
+	log, err := check()
+	if err != nil {
+		t.Fatalf("Check with unreadable ignored directories: %v", err)
+	}
+	if got := calls(); len(got) != 0 || !strings.Contains(log, "(cached") {
+		t.Errorf("with unreadable ignored directories: ran go %q, log %q; want the remembered result", got, log)
+	}
+	lock("pkg/private", 0)
+	log, err = check()
+	if err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("Check with an unreadable package directory: error %v, want go mod vendor's permission denied", err)
+	}
+	if want := "remembering a passed check is off: open " + filepath.Join(dir, "pkg", "private"); !strings.Contains(log, want) {
+		t.Errorf("log %q does not say %q", log, want)
+	}
+}
+
+// checkLogged runs Check for req and returns what it logged.
+func checkLogged(req Request) (string, error) {
+	var log bytes.Buffer
+	req.Log = &log
+	err := Check(context.Background(), req)
+	return log.String(), err
 }

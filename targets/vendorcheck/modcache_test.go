@@ -2,7 +2,6 @@ package vendorcheck
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,13 +36,7 @@ func TestModuleCacheTampering(t *testing.T) {
 	goCmd(t, dir, setup, "mod", "download")
 
 	req := Request{Dir: dir, Env: env, CacheDir: t.TempDir()}
-	check := func() (string, error) {
-		var log bytes.Buffer
-		r := req
-		r.Log = &log
-		err := Check(context.Background(), r)
-		return log.String(), err
-	}
+	check := func() (string, error) { return checkLogged(req) }
 	if log, err := check(); err != nil || !strings.Contains(log, "all modules verified (1 in the module cache: 1 hashed)") {
 		t.Fatalf("first check: %v, log %q; want 1 module verified and hashed", err, log)
 	}

@@ -60,6 +60,9 @@ func Check(ctx context.Context, req Request) error {
 	}
 	m := openMemo(req, vars, hasVendor)
 	defer m.save()
+	if m != nil && m.off != "" {
+		fmt.Fprintf(req.Log, "vendor/ is compared with a fresh go mod vendor on every release of %s (remembering a passed check is off: %s)\n", req.Dir, m.off)
+	}
 	if m.hit(checkVendor) {
 		fmt.Fprintf(req.Log, "vendor/ matches go.mod and go.sum: %s (cached: go.mod, go.sum, imports, vendor/ and toolchain unchanged)\n", req.Dir)
 		return nil
