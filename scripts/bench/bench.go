@@ -115,13 +115,13 @@ func run(ctx context.Context) error {
 		}
 	}
 	extras := map[string]bool{}
-	for _, e := range []string{"multi", "typed", "links"} {
+	for _, e := range extraScenarios {
 		if only := os.Getenv("BENCH_APPS"); only == "" || slices.Contains(strings.Split(only, ","), e) {
 			extras[e] = true
 		}
 	}
 	if len(apps) == 0 && len(extras) == 0 {
-		return fmt.Errorf("BENCH_APPS=%q names no app: use hello, crane, gopls, multi, typed, links, comma-separated", os.Getenv("BENCH_APPS"))
+		return fmt.Errorf("BENCH_APPS=%q names no app: use hello, crane, gopls, %s, comma-separated", os.Getenv("BENCH_APPS"), strings.Join(extraScenarios, ", "))
 	}
 	if err := b.driver(ctx); err != nil {
 		return fmt.Errorf("compiling the gantry driver: %w", err)
@@ -139,15 +139,38 @@ func run(ctx context.Context) error {
 		}
 		rows = append(rows, r...)
 	}
-	var more []row
-	if extras["multi"] {
-		r, err := b.multi(ctx)
+	// A full run of the classic apps (cold included) replaces their table
+	// in docs/; each extra scenario replaces its own section.
+	if len(apps) > 0 {
+		if err := report(rows, runs, coldRuns, coldRuns > 0 && len(apps) == len(all)); err != nil {
+			return err
+		}
+	}
+	if extras["vendor"] {
+		r, desc, err := b.vendorCheck(ctx)
 		if err != nil {
+			return fmt.Errorf("vendor: %w", err)
+		}
+		if err := reportVendor(r, desc, runs); err != nil {
+			return err
+		}
+	}
+	if extras["odd"] {
+		r, said, err := b.oddFiles(ctx)
+		if err != nil {
+			return fmt.Errorf("odd files: %w", err)
+		}
+		if err := reportOdd(r, said, runs); err != nil {
+			return err
+		}
+	}
+	if extras["multi"] {
+		if _, err := b.multi(ctx); err != nil { // reports each cell as it goes
 			return fmt.Errorf("multi: %w", err)
 		}
-		more = append(more, r...)
 	}
 	if extras["typed"] {
+		var more []row
 		for _, a := range []app{{name: "hello", src: filepath.Join(kitRoot, "testdata", "hello")}, {name: "crane"}} {
 			r, err := b.typed(ctx, a)
 			if err != nil {
@@ -155,30 +178,22 @@ func run(ctx context.Context) error {
 			}
 			more = append(more, r...)
 		}
-	}
-	if extras["links"] {
-		r, err := b.links(ctx, app{name: "crane"})
-		if err != nil {
-			return fmt.Errorf("links: %w", err)
-		}
-		more = append(more, r...)
-	}
-	// A full run of the classic apps (cold included) replaces their table
-	// in docs/; a run of all three extra scenarios replaces theirs.
-	if len(apps) > 0 {
-		if err := report(rows, runs, coldRuns, coldRuns > 0 && len(apps) == len(all)); err != nil {
+		if err := reportTyped(more, runs); err != nil {
 			return err
 		}
-	}
-	if len(more) > 0 {
-		return reportMore(more, runs, len(extras) == 3)
 	}
 	return nil
 }
 
+// extraScenarios are the BENCH_APPS names of the scenarios beyond the
+// one-image table.
+var extraScenarios = []string{"multi", "typed", "odd", "vendor"}
+
 type bench struct {
 	work, reg, base, ko, kit string
-	gantry                   string // the compiled magefile of a module that uses the kit
+	cri                      app      // cri-tools, vendored, once prepared (see vendored)
+	wrap                     []string // a command every measured command runs under (see obeyPermissions)
+	gantry                   string   // the compiled magefile of a module that uses the kit
 	runs                     int
 	coldRuns                 int // the first coldRuns runs start cold (BENCH_COLD, default 1); later ones continue from the warm caches
 }
@@ -188,20 +203,13 @@ type bench struct {
 type app struct {
 	name, src string
 	module    string // module@version whose root package is the app, copied from the module cache
+	main      string // the main package, relative to the module ("" is its root)
 	dir       string // the repository
 }
 
 func (b *bench) run(ctx context.Context, dir string, env []string, name string, args ...string) (time.Duration, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	d := time.Since(start)
-	if err != nil {
-		return 0, fmt.Errorf("%s %v in %s: %w\n%s", name, args, dir, err, out)
-	}
-	return d, nil
+	d, _, err := b.runCPU(ctx, dir, env, name, args...)
+	return d, err
 }
 
 // driver scaffolds Gantry into an empty module and compiles its magefile:
@@ -285,12 +293,17 @@ func (b *bench) prepare(ctx context.Context, a *app) error {
 // tool is one way of building the app's image (or binaries).
 type tool struct {
 	name  string
-	cache string // its own GOCACHE
+	cache string        // its own GOCACHE
+	cpu   time.Duration // of the last build, where measured (gantry: one process)
 	build func(push bool) (time.Duration, error)
 	clean func()
 }
 
 func (b *bench) tools(ctx context.Context, a app, run int) []*tool {
+	main := a.main
+	if main == "" {
+		main = "./"
+	}
 	// A cold run starts its own caches; the runs after the cold ones
 	// carry on with the last cold run's.
 	idx := run
@@ -305,7 +318,7 @@ func (b *bench) tools(ctx context.Context, a app, run int) []*tool {
 		for _, arch := range []string{"amd64", "arm64"} {
 			go func() {
 				_, err := b.run(ctx, a.dir, []string{"GOCACHE=" + gobuild.cache, "CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + arch},
-					"go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(b.work, a.name+"-bin-"+arch), ".")
+					"go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(b.work, a.name+"-bin-"+arch), main)
 				errs <- err
 			}()
 		}
@@ -319,10 +332,15 @@ func (b *bench) tools(ctx context.Context, a app, run int) []*tool {
 	gantry := &tool{name: "gantry", cache: cache("gantry")}
 	gantry.build = func(push bool) (time.Duration, error) {
 		env := []string{"GOCACHE=" + gantry.cache, "GANTRY_IMAGE=" + a.name, "GANTRY_ALLOW_DIRTY=1", "GANTRY_BASE=" + b.base, "GANTRY_PROGRESS=quiet", "GANTRY_SBOM=0"}
+		if a.main != "" {
+			env = append(env, "GANTRY_MAIN="+a.main)
+		}
 		if push {
 			env = append(env, "GANTRY_REPO="+b.reg+"/gantry-"+a.name)
 		}
-		return b.run(ctx, a.dir, env, b.gantry, "release")
+		wall, cpu, err := b.runCPU(ctx, a.dir, env, b.gantry, "release")
+		gantry.cpu = cpu
+		return wall, err
 	}
 	gantry.clean = func() { os.RemoveAll(filepath.Join(a.dir, "dist")) }
 	kolayout := filepath.Join(b.work, a.name+"-ko-layout")
@@ -333,16 +351,18 @@ func (b *bench) tools(ctx context.Context, a app, run int) []*tool {
 		if !push {
 			args = append(args, "--push=false", "--oci-layout-path="+kolayout)
 		}
-		return b.run(ctx, a.dir, env, b.ko, append(args, "./")...)
+		return b.run(ctx, a.dir, env, b.ko, append(args, main)...)
 	}
 	ko.clean = func() { os.RemoveAll(kolayout) }
 	return []*tool{gobuild, gantry, ko}
 }
 
-// row is one scenario's medians, by tool.
+// row is one scenario's medians, by tool: wall time, and CPU time (user +
+// system, of the command and every process it waited for) where measured.
 type row struct {
 	app, scenario string
 	median        map[string]time.Duration
+	cpu           map[string]time.Duration
 }
 
 func (b *bench) measure(ctx context.Context, a app) ([]row, error) {

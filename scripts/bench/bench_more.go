@@ -8,8 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/gantrybuild/gantry/targets/scaffold"
@@ -28,7 +28,7 @@ var xtoolsMains = []string{"./cmd/stringer", "./cmd/deadcode", "./cmd/callgraph"
 // platformSets are the 2 and 4 platform builds of the multi-image grid.
 var platformSets = [][]string{
 	{"linux/amd64", "linux/arm64"},
-	{"linux/amd64", "linux/arm64", "linux/arm/v7", "linux/ppc64le"},
+	{"linux/amd64", "linux/arm64", "linux/ppc64le", "linux/s390x"},
 }
 
 // multiDriverMagefile configures one image per main package listed in
@@ -61,6 +61,9 @@ func init() {
 // runCPU runs a command and returns its wall time and the CPU time (user
 // and system) of it and the processes it waited for.
 func (b *bench) runCPU(ctx context.Context, dir string, env []string, name string, args ...string) (wall, cpu time.Duration, err error) {
+	if len(b.wrap) > 0 {
+		name, args = b.wrap[0], append(append(b.wrap[1:len(b.wrap):len(b.wrap)], name), args...)
+	}
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
@@ -82,11 +85,12 @@ func (b *bench) scaffoldInto(ctx context.Context, dir string) error {
 	return scaffold.Init(ctx, dir, scaffold.WithKit(kit), scaffold.WithTemplate("none"), scaffold.WithOutput(io.Discard))
 }
 
-// multi measures N images of x/tools on P platforms: gantry (one release of
-// N images), go build batched as the toolchain allows (one
-// `go build -o dir/ main1 … mainN` per platform, platforms at once) and ko
-// (one `ko build` of the N mains). Cold builds (CPU time) for the grid
-// cells in BENCH_MULTI_COLD (default 3x2,3x4; none for none).
+// multi measures N images of x/tools on P platforms, each cell cold and
+// warm: gantry (one release of N images), go build batched as the
+// toolchain allows (one `go build -o dir/ main1 … mainN` per platform,
+// platforms at once) and ko (one `ko build` of the N mains). Wall and CPU
+// time of each. BENCH_MULTI_COLD names the cells built cold (default all;
+// e.g. 3x2,3x4; none for none).
 func (b *bench) multi(ctx context.Context) ([]row, error) {
 	a := app{name: "xtools", module: xtools}
 	if err := b.prepare(ctx, &a); err != nil {
@@ -111,16 +115,9 @@ func (b *bench) multi(ctx context.Context) ([]row, error) {
 	if _, err := b.run(ctx, drv, nil, "go", "-C", "magefiles", "tool", "mage", "-compile", gantry); err != nil {
 		return nil, err
 	}
-	cold := map[string]bool{}
-	spec := os.Getenv("BENCH_MULTI_COLD")
-	if spec == "" {
-		spec = "3x2,3x4"
-	}
-	if spec == "none" {
-		spec = ""
-	}
-	for _, c := range strings.Split(spec, ",") {
-		cold[c] = true
+	cold, err := coldCells(os.Getenv("BENCH_MULTI_COLD"))
+	if err != nil {
+		return nil, err
 	}
 	shared := filepath.Join(a.dir, "go", "packages", "doc.go")
 	orig, err := os.ReadFile(shared)
@@ -135,99 +132,140 @@ func (b *bench) multi(ctx context.Context) ([]row, error) {
 		for _, n := range []int{1, 3, 6} {
 			mains := xtoolsMains[:n]
 			cell := fmt.Sprintf("%dx%d", n, len(plats))
-			label := fmt.Sprintf("x/tools %d image(s) × %d platforms", n, len(plats))
-			fmt.Printf("%s\n", label)
-			// One build cache shared by the tools for every warm scenario
-			// (they compile with the same flags, so its content is the
-			// same; this saves a cold build per tool); a cold build gets an
-			// empty one of its own.
-			cacheDir := map[string]string{}
-			cache := func(t string) string {
-				if c, ok := cacheDir[t]; ok {
-					return c
-				}
-				return filepath.Join(b.work, "cache-multi")
-			}
-			build := map[string]func() (time.Duration, time.Duration, error){
-				"go build": func() (time.Duration, time.Duration, error) {
-					return b.batchedGoBuild(ctx, a.dir, cache("go"), plats, mains)
+			label := fmt.Sprintf("%d × %d", n, len(plats))
+			fmt.Printf("x/tools: %d image(s) × %d platforms\n", n, len(plats))
+			// The warm scenarios share one build cache across tools (they
+			// compile with the same flags, so its content is the same; this
+			// saves a cold build per tool); a cold build gets an empty one.
+			warmCache := filepath.Join(b.work, "cache-multi")
+			build := map[string]func(cache string) (time.Duration, time.Duration, error){
+				"go build": func(cache string) (time.Duration, time.Duration, error) {
+					return b.batchedGoBuild(ctx, a.dir, cache, plats, mains)
 				},
-				"gantry": func() (time.Duration, time.Duration, error) {
-					env := []string{"GOCACHE=" + cache("gantry"), "BENCH_MAINS=" + strings.Join(mains, ","), "GANTRY_PLATFORMS=" + strings.Join(plats, ","),
+				"gantry": func(cache string) (time.Duration, time.Duration, error) {
+					env := []string{"GOCACHE=" + cache, "BENCH_MAINS=" + strings.Join(mains, ","), "GANTRY_PLATFORMS=" + strings.Join(plats, ","),
 						"GANTRY_ALLOW_DIRTY=1", "GANTRY_BASE=" + b.base, "GANTRY_PROGRESS=quiet", "GANTRY_SBOM=0"}
 					return b.runCPU(ctx, a.dir, env, gantry, "release")
 				},
-				"ko": func() (time.Duration, time.Duration, error) {
-					env := []string{"GOCACHE=" + cache("ko"), "KO_DEFAULTBASEIMAGE=" + b.base, "KO_DOCKER_REPO=" + b.reg + "/ko-xtools"}
+				"ko": func(cache string) (time.Duration, time.Duration, error) {
+					env := []string{"GOCACHE=" + cache, "KO_DEFAULTBASEIMAGE=" + b.base, "KO_DOCKER_REPO=" + b.reg + "/ko-xtools"}
 					args := append([]string{"build", "--bare", "--platform=" + strings.Join(plats, ","), "--sbom=none", "--push=false",
 						"--oci-layout-path=" + filepath.Join(b.work, "xtools-ko-layout-"+cell)}, mains...)
 					return b.runCPU(ctx, a.dir, env, b.ko, args...)
 				},
 			}
-			tools := []string{"go build", "gantry", "ko"}
-			medians := func(scenario string, f func(t string) (time.Duration, error)) error {
-				r := row{app: label, scenario: scenario, median: map[string]time.Duration{}}
-				for _, t := range tools {
-					var ds []time.Duration
-					for range b.runs {
-						d, err := f(t)
+			clean := func() {
+				for _, d := range []string{filepath.Join(a.dir, "dist"), filepath.Join(b.work, "xtools-bin"), filepath.Join(b.work, "xtools-ko-layout-"+cell)} {
+					os.RemoveAll(d)
+				}
+			}
+			measure := func(scenario string, runs int, before func() (string, error)) error {
+				r := row{app: label, scenario: scenario, median: map[string]time.Duration{}, cpu: map[string]time.Duration{}}
+				for _, t := range multiTools {
+					var walls, cpus []time.Duration
+					for range runs {
+						cache, err := before()
 						if err != nil {
 							return err
 						}
-						ds = append(ds, d)
+						wall, cpu, err := build[t](cache)
+						if err != nil {
+							return err
+						}
+						walls, cpus = append(walls, wall), append(cpus, cpu)
 					}
-					r.median[t] = median(ds)
+					r.median[t], r.cpu[t] = median(walls), median(cpus)
 				}
 				rows = append(rows, r)
 				return nil
 			}
-			if cold[cell] {
-				r := row{app: label, scenario: "cold, CPU time", median: map[string]time.Duration{}}
-				for _, t := range tools {
-					short := map[string]string{"go build": "go", "gantry": "gantry", "ko": "ko"}[t]
-					cacheDir[short] = filepath.Join(b.work, "cache-multi-cold-"+short)
-					os.RemoveAll(cacheDir[short])
-					for _, d := range []string{filepath.Join(a.dir, "dist"), filepath.Join(b.work, "xtools-bin"), filepath.Join(b.work, "xtools-ko-layout-"+cell)} {
-						os.RemoveAll(d)
-					}
-					_, cpu, err := build[t]()
-					os.RemoveAll(cacheDir[short])
-					delete(cacheDir, short)
-					if err != nil {
-						return nil, err
-					}
-					r.median[t] = cpu
+			if cold[cell] || cold["all"] {
+				coldCache := filepath.Join(b.work, "cache-multi-cold")
+				if err := measure("cold", max(b.coldRuns, 1), func() (string, error) {
+					clean()
+					return coldCache, os.RemoveAll(coldCache)
+				}); err != nil {
+					return nil, err
 				}
-				os.RemoveAll(filepath.Join(a.dir, "dist"))
-				rows = append(rows, r)
+				os.RemoveAll(coldCache)
 			}
-			for _, t := range tools { // warm up, unmeasured
-				if _, _, err := build[t](); err != nil {
+			clean()
+			for _, t := range multiTools { // warm up, unmeasured
+				if _, _, err := build[t](warmCache); err != nil {
 					return nil, err
 				}
 			}
 			time.Sleep(2500 * time.Millisecond) // outside Gantry's racy window, as in the other no-ops
-			if err := medians("warm no-op", func(t string) (time.Duration, error) {
-				d, _, err := build[t]()
-				return d, err
+			if err := measure("warm no-op", b.runs, func() (string, error) { return warmCache, nil }); err != nil {
+				return nil, err
+			}
+			// A comment appended to a package every main imports: every
+			// package above it is checked again, no binary changes.
+			if err := measure("shared edit, binaries unchanged", b.runs, func() (string, error) {
+				edits++
+				return warmCache, os.WriteFile(shared, fmt.Appendf(bytes.Clone(orig), "\n// bench edit %d\n", edits), 0o644)
 			}); err != nil {
 				return nil, err
 			}
-			// A comment appended to a package all mains import: every
-			// package above it is checked again, no binary changes.
-			if err := medians("shared edit, binaries unchanged", func(t string) (time.Duration, error) {
-				edits++
-				if err := os.WriteFile(shared, fmt.Appendf(append([]byte(nil), orig...), "\n// bench edit %d\n", edits), 0o644); err != nil {
-					return 0, err
-				}
-				d, _, err := build[t]()
-				return d, err
-			}); err != nil {
+			// Each cell lands in the report as soon as it is measured.
+			if err := reportMulti(rows, b.runs, b.coldRuns); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return rows, nil
+}
+
+// multiTools are the columns of the many-images grid, in order.
+var multiTools = []string{"go build", "gantry", "ko"}
+
+// coldCells parses BENCH_MULTI_COLD: "" or all for every cell, none for
+// none, else cells such as 3x2,6x4 (images × platforms).
+func coldCells(spec string) (map[string]bool, error) {
+	switch spec {
+	case "", "all":
+		return map[string]bool{"all": true}, nil
+	case "none":
+		return map[string]bool{}, nil
+	}
+	cells := map[string]bool{}
+	for _, c := range strings.Split(spec, ",") {
+		var n, p int
+		if _, err := fmt.Sscanf(c, "%dx%d", &n, &p); err != nil || !slices.Contains([]int{1, 3, 6}, n) || !slices.Contains([]int{2, 4}, p) {
+			return nil, fmt.Errorf("BENCH_MULTI_COLD=%q: %q is not a cell of the grid: use images x platforms, images 1, 3 or 6, platforms 2 or 4 (e.g. 3x2,6x4), all or none", spec, c)
+		}
+		cells[c] = true
+	}
+	return cells, nil
+}
+
+// reportMulti writes the many-images grid: wall and CPU time, and the CPU
+// ratios, which a machine shared with other work distorts least.
+func reportMulti(rows []row, runs, coldRuns int) error {
+	head := []string{"images × platforms", "scenario", "go build", "gantry", "ko", "gantry/go build CPU", "ko/go build CPU", "gantry/ko CPU", "gantry/go build wall", "gantry/ko wall"}
+	var cells [][]string
+	for _, r := range rows {
+		col := func(t string) string { return secs(r.median[t]) + " (" + secs(r.cpu[t]) + " CPU)" }
+		g, gt, k := r.cpu["go build"], r.cpu["gantry"], r.cpu["ko"]
+		cells = append(cells, []string{r.app, r.scenario, col("go build"), col("gantry"), col("ko"),
+			ratio(gt, g), ratio(k, g), ratio(gt, k), ratio(r.median["gantry"], r.median["go build"]), ratio(r.median["gantry"], r.median["ko"])})
+	}
+	md, err := table(head, cells)
+	if err != nil {
+		return err
+	}
+	var sec strings.Builder
+	sec.WriteString("\n## Many images of one module\n\n")
+	fmt.Fprintf(&sec, "Medians of %d run(s) (cold: %d), wall time and CPU time (user + system of every process), measured %s on: %s.\n\n", runs, max(coldRuns, 1), time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
+	sec.WriteString("- Module: golang.org/x/tools v0.40.0 (from the Go module proxy), a real module with many mains; the N images are the first N of ")
+	sec.WriteString("`" + strings.Join(xtoolsMains, "`, `") + "`, all importing go/packages.\n")
+	sec.WriteString("- Platforms: 2 = " + strings.Join(platformSets[0], ", ") + "; 4 = " + strings.Join(platformSets[1], ", ") + " (all linux: the bench's base image is built offline for these four architectures; a Windows base needs foreign layers from Microsoft).\n")
+	sec.WriteString("- **go build** (the floor for many images): one `CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o dir/ main1 … mainN` per platform, the platforms at once. **gantry**: one `release` of the N images into an OCI layout, SBOMs off. **ko**: one `ko build --bare --sbom=none --push=false --oci-layout-path` of the N mains.\n")
+	sec.WriteString("- **cold**: empty `GOCACHE` (its own per tool) and no output; **warm no-op**: the same again; **shared edit, binaries unchanged**: a comment appended to go/packages/doc.go, so every package above it is checked again and no binary changes (the warm scenarios share one build cache across tools: same compile flags).\n")
+	sec.WriteString("- The machine is shared (2 CPUs, other builds running): **the CPU ratios are the trustworthy ones**; wall times move with the others' load.\n\n")
+	sec.WriteString(md)
+	sec.WriteString("\n")
+	return writeSection("multi", sec.String())
 }
 
 // batchedGoBuild is the floor for many images: one go build of every main
@@ -317,99 +355,23 @@ func (b *bench) typed(ctx context.Context, base app) ([]row, error) {
 	return []row{typedRow, compiledRow}, nil
 }
 
-// links measures the warm no-op of an app whose repository holds dangling
-// symlinks (as real test fixtures do), committed.
-func (b *bench) links(ctx context.Context, base app) ([]row, error) {
-	a := base
-	a.name += "-links"
-	if err := b.prepare(ctx, &a); err != nil {
-		return nil, err
-	}
-	td := filepath.Join(a.dir, "testdata")
-	if err := os.MkdirAll(td, 0o755); err != nil {
-		return nil, err
-	}
-	for name, target := range map[string]string{"missing": "/non/existing/file", "windows": "C:/Users/someone/file.txt"} {
-		if err := os.Symlink(target, filepath.Join(td, name)); err != nil {
-			return nil, err
-		}
-	}
-	git := []string{"GIT_AUTHOR_NAME=bench", "GIT_AUTHOR_EMAIL=bench@example.com", "GIT_COMMITTER_NAME=bench", "GIT_COMMITTER_EMAIL=bench@example.com"}
-	for _, args := range [][]string{{"add", "-A"}, {"commit", "-qm", "dangling links"}} {
-		if _, err := b.run(ctx, a.dir, git, "git", args...); err != nil {
-			return nil, err
-		}
-	}
-	ts := b.tools(ctx, a, b.runs)
-	for _, t := range ts { // warm up
-		if _, err := t.build(false); err != nil {
-			return nil, err
-		}
-	}
-	time.Sleep(2500 * time.Millisecond)
-	r := row{app: base.name + " + 2 dangling symlinks", scenario: "warm no-op", median: map[string]time.Duration{}}
-	for _, t := range ts {
-		var ds []time.Duration
-		for range max(b.runs, 3) {
-			d, err := t.build(false)
-			if err != nil {
-				return nil, err
-			}
-			ds = append(ds, d)
-		}
-		r.median[t.name] = median(ds)
-	}
-	return []row{r}, nil
-}
-
-// The extra scenarios' table lives between these markers in benchReport, so
-// either table can be measured again without the other.
-const (
-	moreBegin = "<!-- bench: many images, as typed, dangling links -->"
-	moreEnd   = "<!-- bench: end -->"
-)
-
-func reportMore(rows []row, runs int, write bool) error {
-	var md bytes.Buffer
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "app\tscenario\tgo build\tgantry\tko\tgantry/go build\tgantry/ko\tko/go build")
-	md.WriteString("| app | scenario | go build | gantry | ko | gantry/go build | gantry/ko | ko/go build |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+// reportTyped writes the no-op as a user types it next to the compiled
+// magefile's, go build's and ko's no-ops.
+func reportTyped(rows []row, runs int) error {
+	head := []string{"app", "scenario", "go build", "gantry", "ko", "gantry/go build", "gantry/ko"}
+	var cells [][]string
 	for _, r := range rows {
 		g, gt, k := r.median["go build"], r.median["gantry"], r.median["ko"]
-		cells := []string{r.app, r.scenario, secs(g), secs(gt), secs(k), ratio(gt, g), ratio(gt, k), ratio(k, g)}
-		fmt.Fprintln(tw, strings.Join(cells, "\t"))
-		fmt.Fprintf(&md, "| %s |\n", strings.Join(cells, " | "))
+		cells = append(cells, []string{r.app, r.scenario, secs(g), secs(gt), secs(k), ratio(gt, g), ratio(gt, k)})
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if !write {
-		return nil
-	}
-	var sec bytes.Buffer
-	sec.WriteString(moreBegin + "\n\n## Many images, the command as typed, dangling links\n\n")
-	fmt.Fprintf(&sec, "Medians of %d run(s) (no-ops: at least 3), measured %s on: %s.\n\n", runs, time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
-	sec.WriteString("- **x/tools N image(s) × P platforms**: golang.org/x/tools v0.40.0, a real module with many mains; images are its ")
-	sec.WriteString("`" + strings.Join(xtoolsMains, "`, `") + "` (the first N), all importing go/packages. ")
-	sec.WriteString("**go build** is the floor for many images: one `go build -trimpath -ldflags='-s -w' -o dir/ main1 … mainN` per platform, the platforms at once; **gantry** one `release` of N images; **ko** one `ko build` of the N mains into a layout. ")
-	sec.WriteString("**cold, CPU time**: user+system CPU seconds from empty caches; **shared edit, binaries unchanged**: a comment appended to go/packages/doc.go, so every package above it is checked and no binary changes. 2 platforms: linux/amd64, linux/arm64; 4: also linux/arm/v7, linux/ppc64le.\n")
-	sec.WriteString("- **no-op as typed**: `go -C magefiles tool mage -w .. release` in the app with Gantry scaffolded into it (nested magefiles module), wall time; **no-op, compiled magefile**: the same targets compiled once with `mage -compile`. go build and ko columns: their own no-ops.\n")
-	sec.WriteString("- **+ 2 dangling symlinks**: crane's module with `testdata/missing -> /non/existing/file` and `testdata/windows -> C:/Users/someone/file.txt` committed.\n\n")
-	sec.Write(md.Bytes())
-	sec.WriteString("\n" + moreEnd + "\n")
-	old, err := os.ReadFile(benchReport)
+	md, err := table(head, cells)
 	if err != nil {
 		return err
 	}
-	doc := string(old)
-	if i, j := strings.Index(doc, moreBegin), strings.Index(doc, moreEnd); i >= 0 && j > i {
-		doc = doc[:i] + sec.String() + doc[j+len(moreEnd)+1:]
-	} else {
-		doc += "\n" + sec.String()
-	}
-	if err := os.WriteFile(benchReport, []byte(doc), 0o644); err != nil {
-		return err
-	}
-	fmt.Printf("wrote the extra scenarios into %s\n", benchReport)
-	return nil
+	var sec strings.Builder
+	fmt.Fprintf(&sec, "\nMedians of %d run(s), wall time, measured %s on: %s.\n\n", max(runs, 3), time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
+	sec.WriteString("- **no-op as typed**: `go -C magefiles tool mage -w .. release` in the app with Gantry scaffolded into it (nested magefiles module); **no-op, compiled magefile**: the same targets compiled once with `mage -compile`. go build and ko columns: their own no-ops.\n\n")
+	sec.WriteString(md)
+	sec.WriteString("\n")
+	return writeSection("typed", sec.String())
 }

@@ -53,32 +53,25 @@ func secs(d time.Duration) string {
 }
 
 func report(rows []row, runs, coldRuns int, write bool) error {
-	var md bytes.Buffer
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "app\tscenario\tgo build\tgantry\tko\tgantry/go build\tgantry/ko\tko/gantry\tko/go build")
-	md.WriteString("| app | scenario | go build | gantry | ko | gantry/go build | gantry/ko | ko/gantry | ko/go build |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	head := []string{"app", "scenario", "go build", "gantry", "ko", "gantry/go build", "gantry/ko", "ko/gantry", "ko/go build"}
+	var cells [][]string
 	for _, r := range rows {
 		g, gt, k := r.median["go build"], r.median["gantry"], r.median["ko"]
-		cells := []string{r.app, r.scenario, secs(g), secs(gt), secs(k), ratio(gt, g), ratio(gt, k), ratio(k, gt), ratio(k, g)}
-		fmt.Fprintln(tw, strings.Join(cells, "\t"))
-		fmt.Fprintf(&md, "| %s |\n", strings.Join(cells, " | "))
+		cells = append(cells, []string{r.app, r.scenario, secs(g), secs(gt), secs(k), ratio(gt, g), ratio(gt, k), ratio(k, gt), ratio(k, g)})
 	}
-	if err := tw.Flush(); err != nil {
+	md, err := table(head, cells)
+	if err != nil || !write {
 		return err
 	}
-	if !write {
-		return nil
-	}
-	var doc bytes.Buffer
-	fmt.Fprintf(&doc, "# Gantry, go build and ko\n\n<!-- Written by `go tool mage bench`; the engine's Go benchmarks are in benchmarks.md. -->\n\n")
+	var doc strings.Builder
+	fmt.Fprintf(&doc, "\n## One image: cold, no-op, one-line change, repeat push\n\n")
 	fmt.Fprintf(&doc, "Medians of %d run(s) (cold: %d), wall time, measured %s on: %s.\n\n", runs, coldRuns, time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
 	doc.WriteString("- **go build**: `CGO_ENABLED=0 go build -trimpath -ldflags='-s -w'` for linux/amd64 and linux/arm64, both at once (binaries only, no image).\n")
 	doc.WriteString("- **gantry**: `release` into an OCI layout, by the compiled magefile of a module that imports the kit, run in the app's directory (vendor check, compile, layout, index; SBOMs off with `GANTRY_SBOM=0`, as ko's `--sbom=none`); `repeat release+push` adds `GANTRY_REPO`.\n")
 	doc.WriteString("- **ko**: `ko build --bare --platform=linux/amd64,linux/arm64 --sbom=none` into an OCI layout (`--push=false --oci-layout-path`), or pushed.\n")
-	doc.WriteString("- Same base image for gantry and ko, served by a local registry (distribution); pushes go to it too.\n")
 	doc.WriteString("- **cold**: empty `GOCACHE` (each tool its own) and no previous output; **warm no-op**: the same again; **one-line change**: a line appended to main.go; **repeat release+push**: a second push with nothing changed. The module cache is warm throughout.\n")
 	doc.WriteString("- Apps: `hello` (testdata/hello, a small program), `crane` (go-containerregistry's CLI v0.22.1, a real CLI, 12 MB stripped) and `gopls` (v0.23.0, a large real program, 30 MB stripped).\n\n")
-	doc.Write(md.Bytes())
+	doc.WriteString(md)
 	doc.WriteString(`
 **ko/go build** is the most any tool that runs ` + "`go build`" + ` can gain on ko in a scenario:
 after a one-line change both binaries must be recompiled and relinked, so the toolchain's
@@ -88,17 +81,44 @@ beat the toolchain's own up-to-date check. Gantry trusts a file's stat signature
 the file is 2 s old (a second write within one timestamp tick would not show), so a release
 within 2 s of an edit falls back to go build's own check; the benchmark waits out that
 window before its no-op and repeat-push measurements, as a person or CI job naturally does.
+
 `)
-	if old, err := os.ReadFile(benchReport); err == nil { // keep the extra scenarios' table
-		if i, j := bytes.Index(old, []byte(moreBegin)), bytes.Index(old, []byte(moreEnd)); i >= 0 && j > i {
-			doc.WriteString("\n")
-			doc.Write(old[i : j+len(moreEnd)+1])
-		}
+	return writeSection("classic", doc.String())
+}
+
+// table prints head and rows to stdout, aligned, and returns them as a
+// Markdown table.
+func table(head []string, rows [][]string) (string, error) {
+	var md strings.Builder
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	fmt.Fprintf(&md, "| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat(" --- |", len(head)))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		fmt.Fprintf(&md, "| %s |\n", strings.Join(r, " | "))
 	}
-	if err := os.WriteFile(benchReport, doc.Bytes(), 0o644); err != nil {
+	return md.String(), tw.Flush()
+}
+
+// writeSection replaces the part of benchReport between name's markers
+// with body (or appends it), so each scenario can be measured again
+// without the others and the hand-written text around them stays.
+func writeSection(name, body string) error {
+	begin, end := "<!-- bench: "+name+" -->", "<!-- bench: end "+name+" -->"
+	old, err := os.ReadFile(benchReport)
+	if err != nil {
 		return err
 	}
-	fmt.Printf("wrote %s\n", benchReport)
+	doc, sec := string(old), begin+"\n"+body+end
+	if i, j := strings.Index(doc, begin), strings.Index(doc, end); i >= 0 && j > i {
+		doc = doc[:i] + sec + doc[j+len(end):]
+	} else {
+		doc = strings.TrimRight(doc, "\n") + "\n\n" + sec + "\n"
+	}
+	if err := os.WriteFile(benchReport, []byte(doc), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("wrote the %s section of %s\n", name, benchReport)
 	return nil
 }
 
@@ -158,7 +178,11 @@ func startRegistry(ctx context.Context, work string) (string, func(), error) {
 	return "", nil, fmt.Errorf("registry on %s did not start", addr)
 }
 
-// pushBase pushes a small two-platform base image (a passwd file) to ref.
+// baseArches are the linux architectures of the bench's base image: every
+// platform the benchmark builds for.
+var baseArches = []string{"amd64", "arm64", "ppc64le", "s390x"}
+
+// pushBase pushes a small base image (a passwd file) for baseArches to ref.
 func pushBase(ref string) error {
 	var layer bytes.Buffer
 	tw := tar.NewWriter(&layer)
@@ -171,7 +195,7 @@ func pushBase(ref string) error {
 		return err
 	}
 	idx := v1.ImageIndex(empty.Index)
-	for _, arch := range []string{"amd64", "arm64"} {
+	for _, arch := range baseArches {
 		img, err := mutate.AppendLayers(empty.Image, l)
 		if err != nil {
 			return err
