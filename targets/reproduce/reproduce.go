@@ -98,8 +98,9 @@ func buildCopy(ctx context.Context, b *pipeline.Build, root string) (*pipeline.B
 	return nb, nil
 }
 
-// copyTree copies regular files and directories from src to dst, skipping
-// .git and the output directory skip.
+// copyTree copies regular files, directories and symlinks (a kodata/ link
+// goes into the image as a link) from src to dst, skipping .git and the
+// output directory skip.
 func copyTree(src, dst, skip string) error {
 	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -115,6 +116,12 @@ func copyTree(src, dst, skip string) error {
 			return os.MkdirAll(target, 0o755)
 		case d.Type().IsRegular():
 			return copyFile(p, target)
+		case d.Type()&os.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
 		}
 		return nil
 	})

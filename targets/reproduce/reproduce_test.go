@@ -56,7 +56,8 @@ func indexDigest(t *testing.T, dir, version string) v1.Hash {
 	return v1.Hash{}
 }
 
-// TestRun builds testdata/plain twice in clean temp dirs with empty build
+// TestRun builds testdata/assets (a program and, in its kodata/, files
+// with a symlink and an executable) twice in clean temp dirs with empty build
 // caches (so it compiles the standard library: tens of seconds), then
 // checks the digest Run prints against a normal release.
 func TestRun(t *testing.T) {
@@ -65,7 +66,7 @@ func TestRun(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // Run's temp dirs, to check they are removed
-	repo := testrepo.New(t, "plain", "")
+	repo := testrepo.New(t, "assets", "")
 	env := map[string]string{"GANTRY_PLATFORMS": "linux/amd64,linux/arm64"}
 
 	var log bytes.Buffer
@@ -75,9 +76,9 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^reproducible: plain (\S+) (sha256:[0-9a-f]{64}) \((\d+) blobs identical\)$`).FindStringSubmatch(log.String())
+	m := regexp.MustCompile(`(?m)^reproducible: assets (\S+) (sha256:[0-9a-f]{64}) \((\d+) blobs identical\)$`).FindStringSubmatch(log.String())
 	if m == nil {
-		t.Fatalf("Run printed no `reproducible: plain <version> <digest> (<n> blobs identical)` line")
+		t.Fatalf("Run printed no `reproducible: assets <version> <digest> (<n> blobs identical)` line")
 	}
 	if m[1] != b.Version {
 		t.Errorf("Run printed version %s, want %s", m[1], b.Version)
@@ -96,7 +97,7 @@ func TestRun(t *testing.T) {
 	if err := rb.Release(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := m[2], indexDigest(t, filepath.Join(repo.Dir, "dist", "oci", "plain"), rb.Version).String(); got != want {
+	if got, want := m[2], indexDigest(t, filepath.Join(repo.Dir, "dist", "oci", "assets"), rb.Version).String(); got != want {
 		t.Errorf("Run printed index digest %s, a release of the same commit wrote %s", got, want)
 	}
 }
