@@ -230,6 +230,55 @@ func TestImageFiles(t *testing.T) {
 	if !strings.Contains(out, `index="<h1>hello from kodata</h1>"`) || !strings.Contains(out, "mode=production") {
 		t.Errorf("the program printed %q, want it to read its kodata and env", out)
 	}
+
+	t.Run("podman run", func(t *testing.T) { podmanRun(t, dir+":v1.0.0-amd64") }) // dir has no ':'
+
+}
+
+// podmanRun runs the image in a real container: the program prints its
+// working directory, arguments, APP_MODE and the index.html it reads
+// through KO_DATA_PATH. podman is optional (.ci/run does not install it):
+// without it on PATH the test says so and skips, even under CI.
+func podmanRun(t *testing.T, ref string) {
+	if testing.Short() {
+		t.Skip("-short: runs a container")
+	}
+	podman, err := exec.LookPath("podman")
+	if err != nil || runtime.GOARCH != "amd64" {
+		t.Skip("podman is not on PATH (or this is not amd64): the runtime config is checked through umoci above")
+	}
+	// podman takes an oci: path as an image name, which must be lower
+	// case: t.TempDir() has the test's name in it.
+	tmp, err := os.MkdirTemp("", "gantry-podman-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	layoutDir, tag, _ := strings.Cut(ref, ":")
+	if err := os.Symlink(layoutDir, filepath.Join(tmp, "layout")); err != nil {
+		t.Fatal(err)
+	}
+	ref = filepath.Join(tmp, "layout") + ":" + tag
+	// Root only, as this machine allows it: its own storage, no network,
+	// limits the sandbox lets a process set.
+	args := []string{
+		"--root", filepath.Join(tmp, "root"), "--runroot", filepath.Join(tmp, "run"),
+		"--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--runtime", "runc",
+		"run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
+		"oci:" + ref,
+	}
+	cmd := exec.Command(podman, args...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if os.Geteuid() != 0 {
+			t.Skipf("podman run needs root here: %v\n%s", err, out)
+		}
+		t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	want := `cwd=/srv mode=production args=--serve,--port=8080 index="<h1>hello from kodata</h1>"`
+	if !strings.Contains(string(out), want) {
+		t.Errorf("podman run printed:\n%s\nwant a line with %s", out, want)
+	}
 }
 
 // runInRootfs runs an amd64 binary of an unpacked image with KO_DATA_PATH
