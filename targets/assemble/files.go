@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -144,13 +145,19 @@ func copyFile(ctx context.Context, w io.Writer, e assets.Entry) error {
 		return fmt.Errorf("%s: %w", e.From, err)
 	}
 	defer f.Close()
+	changed := fmt.Errorf("%s: %s changed while the image was built: build again", e.From, e.Source)
+	if fi, err := f.Stat(); err != nil || fi.Size() != e.Size {
+		return changed
+	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(ctxReader{ctx, f}, e.Size+1))
-	if err != nil {
+	if _, err := io.CopyN(io.MultiWriter(w, h), ctxReader{ctx, f}, e.Size); err != nil {
+		if errors.Is(err, io.EOF) {
+			return changed
+		}
 		return fmt.Errorf("copying %s into the files layer: %w", e.Source, err)
 	}
-	if n != e.Size || fmt.Sprintf("%x", h.Sum(nil)) != e.SHA256 {
-		return fmt.Errorf("%s: %s changed while the image was built: build again", e.From, e.Source)
+	if fmt.Sprintf("%x", h.Sum(nil)) != e.SHA256 {
+		return changed
 	}
 	return nil
 }
