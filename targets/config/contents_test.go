@@ -125,3 +125,28 @@ func TestContentsResolved(t *testing.T) {
 		t.Errorf("plain: KoData %q, specs %v, env %v; want none", img.KoData, img.FileSpecs(), img.EnvList(false))
 	}
 }
+
+// TestPrintContents: `mage config` shows what an image copies and sets.
+func TestPrintContents(t *testing.T) {
+	c, err := Load(Project{Images: []Image{{
+		Files: []File{{Src: "config/app.yaml", Dst: "/etc/assets/"}},
+		Env:   map[string]string{"APP_MODE": "production"}, Args: []string{"--serve"},
+		WorkingDir: "/srv", Ports: []string{"8080"}, StopSignal: "SIGINT", MaxFileSize: 1 << 20,
+	}}}, nil, app(t, "assets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	if err := Print(&buf, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"files          kodata → /var/run/ko (kodata)", "config/app.yaml → /etc/assets/ (Files[0])",
+		"APP_MODE=production KO_DATA_PATH=/var/run/ko", "args           --serve", "working dir    /srv",
+		"ports          8080/tcp", "stop signal    SIGINT", "max file size  1048576 bytes",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("config output lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
