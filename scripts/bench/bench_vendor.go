@@ -48,7 +48,7 @@ func (b *bench) commit(ctx context.Context, dir, msg string) error {
 
 // vendorCheck measures what the vendor and module check costs in a release
 // of a module with a large vendor/: the check alone (`vendor:check`, as
-// release runs it first) against a whole release, cold (empty build cache,
+// release runs it alongside compile) against a whole release, cold (empty build cache,
 // no dist/, so nothing remembered) and as a no-op; CPU time decides.
 func (b *bench) vendorCheck(ctx context.Context) ([]row, string, error) {
 	a, err := b.vendored(ctx)
@@ -139,7 +139,7 @@ func reportVendor(rows []row, desc string, runs int) error {
 	sec.WriteString("\n## The vendor and module check on a large vendor/\n\n")
 	fmt.Fprintf(&sec, "Cold: one run; no-op: medians of %d runs. Wall time and CPU time (user + system of every process), measured %s on: %s.\n\n", max(runs, 3), time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
 	sec.WriteString("- Module: " + desc + ", written by `go mod vendor` (the module proxy's zip leaves vendor/ out; the tree is the one the repository checks in) and committed. Image: crictl for linux/amd64 and linux/arm64, SBOMs off.\n")
-	sec.WriteString("- **vendor:check**: the check release runs first (`go mod verify` of the build list against go.sum, and vendor/ against a fresh `go mod vendor -o`), run alone; **release**: the whole release, check included. **cold**: empty `GOCACHE` and no dist/ (nothing remembered), each from scratch; **no-op**: again with nothing changed.\n")
+	sec.WriteString("- **vendor:check**: the check a release runs alongside compile (`go mod verify` of the build list against go.sum, and vendor/ against a fresh `go mod vendor -o`), run alone; **release**: the whole release, check included. **cold**: empty `GOCACHE` and no dist/ (nothing remembered), each from scratch; **no-op**: again with nothing changed.\n")
 	sec.WriteString("- **check/release CPU** is the check's share of a release (target: at most 5 % cold). The machine is shared: the CPU shares are the trustworthy ones.\n\n")
 	sec.WriteString(md)
 	sec.WriteString("\n")

@@ -2,6 +2,7 @@ package gitinfo
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -58,7 +59,7 @@ func (w *walker) readPatterns(parts []string) ([]gitignore.Pattern, error) {
 			continue
 		}
 		sub := append(parts[:len(parts):len(parts)], d.Name())
-		if gitignore.NewMatcher(ps).Match(sub, true) {
+		if gitignore.NewMatcher(ps).Match(sub, true) || w.unreadable(sub) {
 			continue
 		}
 		subps, err := w.readPatterns(sub)
@@ -96,7 +97,8 @@ func readIgnoreFile(file string, domain []string) ([]gitignore.Pattern, error) {
 // untracked appends the untracked, not ignored files under the directory
 // parts to out. Like prunedFS, it skips an untracked entry the ignore
 // patterns match (and so never enters an ignored untracked directory);
-// like go-git, it skips .git and sockets.
+// like git, it skips .git, sockets, FIFOs, devices and directories it may
+// not read.
 func (w *walker) untracked(parts []string, out *[]string) error {
 	l, err := w.list(parts)
 	if err != nil {
@@ -126,15 +128,23 @@ func (w *walker) untracked(parts []string, out *[]string) error {
 			continue
 		}
 		switch {
+		case isDir && w.unreadable(sub):
+			continue // git warns and looks no further
 		case isDir:
 			if err := w.untracked(sub, out); err != nil {
 				return err
 			}
 		case d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0:
 			*out = append(*out, p)
-		default:
-			return fmt.Errorf("%w: %s is a %s", errFallback, p, d.Type())
 		}
+		// FIFOs and devices: git lists no such file.
 	}
 	return nil
+}
+
+// unreadable reports whether the directory parts may not be listed (git
+// then warns and skips it; go-git's Status fails).
+func (w *walker) unreadable(parts []string) bool {
+	_, err := w.list(parts)
+	return errors.Is(err, fs.ErrPermission)
 }
