@@ -58,6 +58,21 @@ func init() {
 }
 `
 
+// output runs a command as runCPU does and returns what it printed.
+func (b *bench) output(ctx context.Context, dir string, env []string, name string, args ...string) ([]byte, error) {
+	if len(b.wrap) > 0 {
+		name, args = b.wrap[0], append(append(b.wrap[1:len(b.wrap):len(b.wrap)], name), args...)
+	}
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("%s %v in %s: %w\n%s", name, args, dir, err, out)
+	}
+	return out, nil
+}
+
 // runCPU runs a command and returns its wall time and the CPU time (user
 // and system) of it and the processes it waited for.
 func (b *bench) runCPU(ctx context.Context, dir string, env []string, name string, args ...string) (wall, cpu time.Duration, err error) {

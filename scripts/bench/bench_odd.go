@@ -73,17 +73,11 @@ func (b *bench) oddFiles(ctx context.Context) ([]row, []string, error) {
 		return nil, nil, err
 	}
 	// What a no-op release says about the shortcut.
-	name, args := b.gantry, []string{"release"}
-	if len(b.wrap) > 0 {
-		name, args = b.wrap[0], append(b.wrap[1:], b.gantry, "release")
-	}
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = a.dir
-	cmd.Env = append(os.Environ(), "GOCACHE="+ts[1].cache, "GANTRY_IMAGE="+a.name, "GANTRY_MAIN="+a.main, "GANTRY_ALLOW_DIRTY=1",
-		"GANTRY_BASE="+b.base, "GANTRY_PROGRESS=plain", "GANTRY_SBOM=0")
-	out, err := cmd.CombinedOutput()
+	env := []string{"GOCACHE=" + ts[1].cache, "GANTRY_IMAGE=" + a.name, "GANTRY_MAIN=" + a.main, "GANTRY_ALLOW_DIRTY=1",
+		"GANTRY_BASE=" + b.base, "GANTRY_PROGRESS=plain", "GANTRY_SBOM=0"}
+	out, err := b.output(ctx, a.dir, env, b.gantry, "release")
 	if err != nil {
-		return nil, nil, fmt.Errorf("release with odd files: %w\n%s", err, out)
+		return nil, nil, fmt.Errorf("release with odd files: %w", err)
 	}
 	var said []string
 	for _, l := range strings.Split(string(out), "\n") {
