@@ -65,16 +65,14 @@ type Image struct {
 	BuildTags    []string          // go build -tags
 	Ldflags      []string          // extra linker flags after -s -w
 	Labels       map[string]string // extra config labels
-
-	// What the image carries besides the binary (docs/image-contents.md).
-	Files       []File            // files, directories or globs of the module to add, in a layer of their own below the binary's
-	Env         map[string]string // environment variables, over the base's (names: letters, digits, _)
-	Args        []string          // default arguments after the entrypoint (the image config's Cmd)
-	WorkingDir  string            // working directory; default / (windows: the base's)
-	Ports       []string          // exposed ports: 8080, 8080/tcp, 53/udp
-	StopSignal  string            // signal that stops the container, e.g. SIGINT or 15; default: the base's
-	MaxFileSize int64             // largest file Files and kodata/ may add, in bytes; 0: no limit (GANTRY_MAX_FILE_SIZE)
-	KoData      string            // where the main package's kodata/ directory goes, with KO_DATA_PATH set to it; default /var/run/ko (as ko); "-" leaves it out
+	Files        []File            // files, directories or globs of the module to add, in a layer of their own below the binary's (docs/image-contents.md)
+	Env          map[string]string // environment variables, over the base's (names: letters, digits, _)
+	Args         []string          // default arguments after the entrypoint (the image config's Cmd)
+	WorkingDir   string            // working directory; default / (windows: the base's)
+	Ports        []string          // exposed ports: 8080, 8080/tcp, 53/udp
+	StopSignal   string            // signal that stops the container, e.g. SIGINT or 15; default: the base's
+	MaxFileSize  int64             // largest file Files and kodata/ may add, in bytes; 0: no limit (GANTRY_MAX_FILE_SIZE)
+	KoData       string            // where the main package's kodata/ directory goes, with KO_DATA_PATH set to it; default /var/run/ko (as ko); "-" leaves it out
 }
 
 // Config is the effective configuration: defaults applied, environment
