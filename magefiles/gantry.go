@@ -27,49 +27,11 @@ type Vendor mg.Namespace
 // Verify checks builds.
 type Verify mg.Namespace
 
-// Attach an SPDX SBOM and a SLSA provenance to every image in dist/oci.
+// Remove the output directory (dist/), if Gantry created it.
 //
-// One SBOM and provenance per platform image and an SBOM of the index, as
-// OCI referrers (which sign then attests and cosign verify-attestation
-// checks); copies are left in dist/sbom.
-func SBOM(ctx context.Context) error {
-	return gantry.Run(ctx, "sbom")
-}
-
-// Print the effective configuration and every environment variable.
-//
-// Each variable Gantry reads is listed with its value (secrets as (set))
-// and its description.
-func Config(ctx context.Context) error {
-	return gantry.Run(ctx, "config")
-}
-
-// Add cosign-compatible signatures to every image in dist/oci.
-//
-// Signs what index wrote, the index and every platform manifest, with
-// GANTRY_SIGN_KEY, or keyless in CI with GANTRY_SIGN_KEYLESS=1, in cosign's
-// formats (GANTRY_SIGN_FORMAT: a sigstore bundle as an OCI referrer and the
-// legacy .sig), into the layout.
-func Sign(ctx context.Context) error {
-	return gantry.Run(ctx, "sign")
-}
-
-// Write a cosign-compatible key pair: cosign.key and cosign.pub.
-//
-// The private key is encrypted with COSIGN_PASSWORD; GANTRY_KEYGEN_PREFIX
-// changes the names. An existing key is never replaced.
-func Keygen(ctx context.Context) error {
-	return gantry.Run(ctx, "keygen")
-}
-
-// Check offline that every manifest is signed as the policy says.
-//
-// Checks the layouts in dist/oci, or the pushed image GANTRY_VERIFY_IMAGE:
-// signed by GANTRY_VERIFY_KEY, or keyless by GANTRY_VERIFY_IDENTITY and
-// GANTRY_VERIFY_ISSUER under GANTRY_TRUSTED_ROOT; names what is unsigned or
-// invalid.
-func (Verify) Signature(ctx context.Context) error {
-	return gantry.Run(ctx, "verify:signature")
+// Gantry marks the directories it creates (.gantry) and removes no other.
+func Clean(ctx context.Context) error {
+	return gantry.Run(ctx, "clean")
 }
 
 // Compile every image for every platform into dist/bin.
@@ -98,18 +60,12 @@ func (Compile) Platform(ctx context.Context, platform string) error {
 	return gantry.Run(ctx, "compile:platform", platform)
 }
 
-// Verify the dependencies: go mod verify, and vendor/ against go.mod.
+// Print the effective configuration and every environment variable.
 //
-// When vendor/ exists, it must be exactly what go mod vendor would write
-// from go.mod and go.sum. A passed check is remembered in dist/cache until
-// something it depends on changes.
-func (Vendor) Check(ctx context.Context) error {
-	return gantry.Run(ctx, "vendor:check")
-}
-
-// Compile, then write each platform image into dist/oci/<name>.
-func Layout(ctx context.Context) error {
-	return gantry.Run(ctx, "layout")
+// Each variable Gantry reads is listed with its value (secrets as (set))
+// and its description.
+func Config(ctx context.Context) error {
+	return gantry.Run(ctx, "config")
 }
 
 // Write the multi-arch image index into dist/oci/<name>.
@@ -118,6 +74,28 @@ func Layout(ctx context.Context) error {
 // instead of building.
 func Index(ctx context.Context) error {
 	return gantry.Run(ctx, "index")
+}
+
+// Compile, then write each platform image into dist/oci/<name>.
+func Layout(ctx context.Context) error {
+	return gantry.Run(ctx, "layout")
+}
+
+// Print the platforms of every image as a JSON array.
+//
+// For example ["linux/amd64","linux/arm64"]: the matrix of a split CI
+// pipeline's build jobs.
+func Platforms(ctx context.Context) error {
+	return gantry.Run(ctx, "platforms")
+}
+
+// Publish the images in dist/oci to GANTRY_REPO; never build.
+//
+// Blobs, then manifests, then tags; writes dist/metadata.json. Prints each
+// pushed reference (repo@sha256:…) on stdout and everything else on stderr,
+// so IMG=$(go tool mage push) holds exactly the pushed references.
+func Push(ctx context.Context) error {
+	return gantry.Run(ctx, "push")
 }
 
 // Build, describe, sign and (with GANTRY_REPO) push every image.
@@ -133,13 +111,40 @@ func Release(ctx context.Context) error {
 	return gantry.Run(ctx, "release")
 }
 
-// Publish the images in dist/oci to GANTRY_REPO; never build.
+// Attach an SPDX SBOM and a SLSA provenance to every image in dist/oci.
 //
-// Blobs, then manifests, then tags; writes dist/metadata.json. Prints each
-// pushed reference (repo@sha256:…) on stdout and everything else on stderr,
-// so IMG=$(go tool mage push) holds exactly the pushed references.
-func Push(ctx context.Context) error {
-	return gantry.Run(ctx, "push")
+// One SBOM and provenance per platform image and an SBOM of the index, as
+// OCI referrers (which sign then attests and cosign verify-attestation
+// checks); copies are left in dist/sbom.
+func SBOM(ctx context.Context) error {
+	return gantry.Run(ctx, "sbom")
+}
+
+// Add cosign-compatible signatures to every image in dist/oci.
+//
+// Signs what index wrote, the index and every platform manifest, with
+// GANTRY_SIGN_KEY, or keyless in CI with GANTRY_SIGN_KEYLESS=1, in cosign's
+// formats (GANTRY_SIGN_FORMAT: a sigstore bundle as an OCI referrer and the
+// legacy .sig), into the layout.
+func Sign(ctx context.Context) error {
+	return gantry.Run(ctx, "sign")
+}
+
+// Write a cosign-compatible key pair: cosign.key and cosign.pub.
+//
+// The private key is encrypted with COSIGN_PASSWORD; GANTRY_KEYGEN_PREFIX
+// changes the names. An existing key is never replaced.
+func Keygen(ctx context.Context) error {
+	return gantry.Run(ctx, "keygen")
+}
+
+// Verify the dependencies: go mod verify, and vendor/ against go.mod.
+//
+// When vendor/ exists, it must be exactly what go mod vendor would write
+// from go.mod and go.sum. A passed check is remembered in dist/cache until
+// something it depends on changes.
+func (Vendor) Check(ctx context.Context) error {
+	return gantry.Run(ctx, "vendor:check")
 }
 
 // Build twice in clean temp dirs and compare every digest.
@@ -150,17 +155,12 @@ func (Verify) Reproducible(ctx context.Context) error {
 	return gantry.Run(ctx, "verify:reproducible")
 }
 
-// Remove the output directory (dist/), if Gantry created it.
+// Check offline that every manifest is signed as the policy says.
 //
-// Gantry marks the directories it creates (.gantry) and removes no other.
-func Clean(ctx context.Context) error {
-	return gantry.Run(ctx, "clean")
-}
-
-// Print the platforms of every image as a JSON array.
-//
-// For example ["linux/amd64","linux/arm64"]: the matrix of a split CI
-// pipeline's build jobs.
-func Platforms(ctx context.Context) error {
-	return gantry.Run(ctx, "platforms")
+// Checks the layouts in dist/oci, or the pushed image GANTRY_VERIFY_IMAGE:
+// signed by GANTRY_VERIFY_KEY, or keyless by GANTRY_VERIFY_IDENTITY and
+// GANTRY_VERIFY_ISSUER under GANTRY_TRUSTED_ROOT; names what is unsigned or
+// invalid.
+func (Verify) Signature(ctx context.Context) error {
+	return gantry.Run(ctx, "verify:signature")
 }

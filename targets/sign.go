@@ -50,19 +50,3 @@ func Keygen(ctx context.Context) error {
 		return nil
 	}())
 }
-
-// Check offline that every manifest is signed as the policy says.
-//
-// Checks the layouts in dist/oci, or the pushed image GANTRY_VERIFY_IMAGE:
-// signed by GANTRY_VERIFY_KEY, or keyless by GANTRY_VERIFY_IDENTITY and
-// GANTRY_VERIFY_ISSUER under GANTRY_TRUSTED_ROOT; names what is unsigned or
-// invalid.
-func (Verify) Signature(ctx context.Context) error {
-	return forUser(func() error {
-		b, err := load(ctx)
-		if err != nil {
-			return err
-		}
-		return b.VerifySignatures(ctx)
-	}())
-}

@@ -1,11 +1,16 @@
-// Package targets is Gantry's mage targets. Import it from a magefile:
+// Package targets is Gantry's mage targets: Gantry's engine. A consumer's
+// magefile runs them through the small package targets/gantry, which builds
+// a mage binary of this package once and runs each target there (see
+// docs/architecture.md, "The command users type"). A magefile may also
+// import this package directly, for Gantry's Go API in its own targets,
+// and configure it with targets.Configure; every command then checks this
+// package's ~860 dependencies for staleness.
 //
-//	//mage:import
-//	_ "github.com/gantrybuild/gantry/targets"
-//
-// and, to configure it, call targets.Configure from an init function of the
-// magefile. Each target is a thin adapter over the engine packages under
-// targets/, which work as a plain Go library without mage.
+// Each target is a thin adapter over the engine packages under targets/,
+// which work as a plain Go library without mage, in a file named after its
+// group (compile.go, vendor.go, verify.go, …). Every target's error goes
+// through forUser, which spells the steps an engine error asks for as the
+// command the repository runs mage with.
 package targets
 
 import (
