@@ -47,16 +47,16 @@ var skipped = struct {
 // installs every client, it fails t instead.
 func SkipMissing(t testing.TB, clients ...string) {
 	t.Helper()
-	what := strings.Join(clients, " and ")
+	what := strings.Join(clients, ", ")
 	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not on PATH; .ci/run must install it", what)
+		t.Fatalf("%s not on PATH; .ci/run must install every client", what)
 	}
 	skipped.Lock()
 	for _, c := range clients {
 		skipped.n[c]++
 	}
 	skipped.Unlock()
-	t.Skipf("%s not on PATH (install it to run this test; %s does)", what, RunAllCommand)
+	t.Skipf("%s not on PATH (%s installs every client)", what, RunAllCommand)
 }
 
 // reportSkips writes the line about skipped clients. go test shows a

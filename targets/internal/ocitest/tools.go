@@ -42,26 +42,52 @@ func ToolsDir() string {
 // -short, every test that needs an outside process skips.
 func NeedTool(t testing.TB, name string) string {
 	t.Helper()
+	return NeedTools(t, name)[0]
+}
+
+// NeedTools is NeedTool for clients a test needs together (the sigstore
+// servers): when some are missing, the skip names every one of them.
+func NeedTools(t testing.TB, names ...string) []string {
+	t.Helper()
 	if testing.Short() {
-		t.Skipf("-short: needs %s, an outside process (go test ./... runs it)", name)
+		t.Skipf("-short: needs %s, outside processes (go test ./... runs them)", strings.Join(names, ", "))
 	}
+	var paths, missing []string
+	for _, name := range names {
+		p, err := findTool(name)
+		if err != nil {
+			t.Log(err)
+		}
+		if p == "" {
+			missing = append(missing, name)
+		}
+		paths = append(paths, p)
+	}
+	if len(missing) > 0 {
+		SkipMissing(t, missing...)
+	}
+	return paths
+}
+
+// findTool looks for name on PATH, then in the tool cache, then builds it
+// there when it is one of goTools; "" when it is missing (err: why a build
+// failed).
+func findTool(name string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
-		return p
+		return p, nil
 	}
 	cached := filepath.Join(ToolsDir(), name)
 	if fi, err := os.Stat(cached); err == nil && !fi.IsDir() {
-		return cached
+		return cached, nil
 	}
 	pkg, buildable := goTools[name]
-	if buildable {
-		err := build(name, pkg)
-		if err == nil {
-			return cached
-		}
-		t.Logf("building %s from the module proxy failed: %v", name, err)
+	if !buildable {
+		return "", nil
 	}
-	SkipMissing(t, name)
-	return ""
+	if err := build(name, pkg); err != nil {
+		return "", fmt.Errorf("building %s from the module proxy failed: %v", name, err)
+	}
+	return cached, nil
 }
 
 // build installs pkg into the tool cache as name, unless another test

@@ -74,9 +74,7 @@ var (
 // server binaries the test is skipped, or fails under CI=true.
 func Shared(t testing.TB) *Stack {
 	t.Helper()
-	for _, b := range binaries {
-		ocitest.NeedTool(t, b)
-	}
+	ocitest.NeedTools(t, binaries...)
 	sharedOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "gantry-sigstore-")
 		if err != nil {
@@ -95,9 +93,7 @@ func Shared(t testing.TB) *Stack {
 // the server binaries the test is skipped, or fails under CI=true.
 func Run(t testing.TB) *Stack {
 	t.Helper()
-	for _, b := range binaries {
-		ocitest.NeedTool(t, b)
-	}
+	ocitest.NeedTools(t, binaries...)
 	s, err := Start(t.TempDir())
 	if err != nil {
 		t.Fatalf("starting the sigstore stack: %v", err)
