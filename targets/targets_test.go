@@ -176,3 +176,7 @@ func TestMageInConsumerRepo(t *testing.T) {
 		}
 	}
 }
+
+// TestMain names, outside CI, the clients whose tests skipped here (cosign
+// for the signing tests), with the command that runs them.
+func TestMain(m *testing.M) { ocitest.Main(m) }
