@@ -240,12 +240,18 @@ func Key(dir string) (string, error) {
 // treeSignature lists every file of a module directory that the go command
 // can read when it builds the module's packages: path, size, mode and
 // modification time (content changes move the time; an edit that restores
-// both is not worth a hash of every file on every command). Left out is
-// what a build of the module never reads: directories starting with . or
-// _, testdata, vendor (ignored in a dependency), nested modules, and
-// Gantry's own output directories.
+// both is not worth a hash of every file on every command). A file counts
+// when its directory or one above it (up to the module root) holds Go
+// files: a package reads its own files and, through //go:embed, files
+// below its directory, never above it. Left out is what a build of the
+// module never reads: files outside any package's tree (docs at a root
+// without Go files), directories starting with . or _, testdata, vendor
+// (ignored in a dependency), nested modules, and Gantry's own output
+// directories.
 func treeSignature(root string) ([]byte, error) {
-	var lines []string
+	type entry struct{ dir, line string }
+	var entries []entry
+	goDirs := map[string]bool{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p != root && errors.Is(err, fs.ErrPermission) {
@@ -273,16 +279,37 @@ func treeSignature(root string) ([]byte, error) {
 		if err != nil {
 			return nil // gone since the directory was read
 		}
+		dir := filepath.Dir(rel)
+		if strings.HasSuffix(d.Name(), ".go") {
+			goDirs[dir] = true
+		}
 		line := fmt.Sprintf("%s %d %o %d", filepath.ToSlash(rel), info.Size(), info.Mode(), info.ModTime().UnixNano())
 		if info.Mode()&fs.ModeSymlink != 0 {
 			target, _ := os.Readlink(p)
 			line += " -> " + target
 		}
-		lines = append(lines, line)
+		entries = append(entries, entry{dir, line})
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	inPackage := func(dir string) bool {
+		for {
+			if goDirs[dir] {
+				return true
+			}
+			if dir == "." {
+				return false
+			}
+			dir = filepath.Dir(dir)
+		}
+	}
+	var lines []string
+	for _, e := range entries {
+		if e.dir == "." && (strings.HasPrefix(e.line, "go.mod ") || strings.HasPrefix(e.line, "go.sum ")) || inPackage(e.dir) {
+			lines = append(lines, e.line)
+		}
 	}
 	sort.Strings(lines)
 	return []byte(strings.Join(lines, "\n")), nil

@@ -43,6 +43,8 @@ func TestKey(t *testing.T) {
 		os.RemoveAll(root)
 		write(t, filepath.Join(kit, "go.mod"), "module github.com/gantrybuild/gantry\n\ngo 1.26\n")
 		write(t, filepath.Join(kit, "targets", "targets.go"), "package targets\n")
+		write(t, filepath.Join(kit, "targets", "tmpl", "x.tmpl"), "template\n")
+		write(t, filepath.Join(kit, "docs", "bench.md"), "numbers\n")
 		write(t, filepath.Join(kit, "testdata", "hello", "main.go"), "package main\n")
 		write(t, filepath.Join(kit, "dist", ".gantry"), "marker\n")
 		write(t, filepath.Join(kit, "magefiles", "go.mod"), "module github.com/gantrybuild/gantry/magefiles\n")
@@ -74,6 +76,15 @@ func TestKey(t *testing.T) {
 		}, false},
 		{"the magefile (mage rebuilds the front, not the engine)", func(t *testing.T) {
 			touch(t, filepath.Join(build, "magefile.go"), "//go:build mage\n\npackage main // edited\n")
+		}, true},
+		{"a file embedded beside a package", func(t *testing.T) {
+			touch(t, filepath.Join(kit, "targets", "tmpl", "x.tmpl"), "edited\n")
+		}, false},
+		{"the kit's go.mod", func(t *testing.T) {
+			touch(t, filepath.Join(kit, "go.mod"), "module github.com/gantrybuild/gantry\n\ngo 1.26.1\n")
+		}, false},
+		{"a doc outside every package (the module root has no Go files)", func(t *testing.T) {
+			touch(t, filepath.Join(kit, "docs", "bench.md"), "new numbers\n")
 		}, true},
 		{"the kit's testdata", func(t *testing.T) {
 			touch(t, filepath.Join(kit, "testdata", "hello", "main.go"), "package main // edited\n")
