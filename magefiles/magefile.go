@@ -3,6 +3,8 @@
 // Gantry's own magefile, laid out as init lays out a consumer's: gantry.go
 // (generated) holds the targets that build images, here of the example app
 // testdata/hello; this file configures them and adds the kit's own targets.
+
+// Gantry's own build: images of testdata/hello, and the kit's targets.
 package main
 
 import (

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gantrybuild/gantry/targets/internal/ocitest"
 	"github.com/gantrybuild/gantry/targets/internal/testrepo"
@@ -66,7 +67,20 @@ func TestInitThenRelease(t *testing.T) {
 	}
 	testrepo.Init(t, dir, "fresh")
 
-	// The one command, in the application's root.
+	// The one command, in the application's root; its help fits 100
+	// columns, header included.
+	out, err = mage(t, dir, nil, "-l")
+	if err != nil {
+		t.Fatalf("go tool mage -l after init: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if n := utf8.RuneCountInString(line); n >= 100 {
+			t.Errorf("go tool mage -l line is %d columns: %q", n, line)
+		}
+	}
+	if !strings.Contains(out, "  release ") || strings.Contains(out, "  init ") {
+		t.Errorf("go tool mage -l in a consumer lists init or lacks release:\n%s", out)
+	}
 	out, err = mage(t, dir, nil, "release")
 	if err != nil {
 		t.Fatalf("go tool mage release after init: %v\n%s", err, out)
