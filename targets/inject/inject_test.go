@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -230,5 +231,69 @@ func TestResolveVerpkg(t *testing.T) {
 	}
 	if err := plan.Err(); err == nil || !strings.Contains(err.Error(), "declares no Version") {
 		t.Errorf("after renaming the variable, Err() = %v", err)
+	}
+}
+
+// TestResolveAllOneList resolves testdata/verpkg's two mains together: the
+// plans equal those of one Resolve per image, and the go command listed
+// packages once (a go wrapper counts its list calls).
+func TestResolveAllOneList(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "testdata", "verpkg"))); err != nil {
+		t.Fatal(err)
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := filepath.Join(t.TempDir(), "calls")
+	wrapper := filepath.Join(t.TempDir(), "go")
+	script := "#!/bin/sh\nif [ \"$1\" = list ]; then echo list >> " + calls + "; fi\nexec " + goBin + " \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	vars := []config.LinkVar{
+		{Role: "version", Field: "VersionVar", Symbol: "main.version"},
+		{Role: "revision", Field: "RevisionVar", Symbol: "main.revision"},
+		{Role: "build time", Field: "BuildTimeVar", Symbol: "main.buildTime"},
+	}
+	var reqs []Request
+	for _, m := range []string{"./cmd/verpkg", "./cmd/verpkgd"} {
+		reqs = append(reqs, Request{Dir: dir, Main: m, Platform: v1.Platform{OS: "linux", Architecture: "amd64"}, Vendor: true, Vars: vars, GoBin: wrapper})
+	}
+	ctx := context.Background()
+	plans, errs := ResolveAll(ctx, reqs)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("%s: %v", reqs[i].Main, err)
+		}
+	}
+	got, _ := os.ReadFile(calls)
+	if n := strings.Count(string(got), "list"); n != 1 {
+		t.Errorf("go list ran %d times for two images of one module, want 1", n)
+	}
+	values := map[string]string{"version": "v1", "revision": "r", "build time": "t"}
+	for i, req := range reqs {
+		one, err := Resolve(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(one.Vars(values), plans[i].Vars(values)); diff != "" {
+			t.Errorf("%s: ResolveAll's vars differ from Resolve's (-one +all):\n%s", req.Main, diff)
+		}
+		if diff := cmp.Diff(one.Notes(), plans[i].Notes()); diff != "" {
+			t.Errorf("%s: notes differ (-one +all):\n%s", req.Main, diff)
+		}
+	}
+
+	// A main that does not exist fails its own image only.
+	bad := append([]Request{}, reqs...)
+	bad[1].Main = "./cmd/nothere"
+	plans, errs = ResolveAll(ctx, bad)
+	if errs[0] != nil || plans[0] == nil {
+		t.Errorf("the good image failed with the bad one: %v", errs[0])
+	}
+	if errs[1] == nil && plans[1].Err() == nil {
+		t.Errorf("a missing main resolved without an error")
 	}
 }

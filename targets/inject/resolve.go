@@ -96,28 +96,62 @@ type listed struct {
 	Standard   bool
 	Module     *struct{ Main bool }
 	Error      *struct{ Err string }
+	Deps       []string // every package it imports, directly or not
+	DepOnly    bool     // listed as a dependency only, not named
 }
 
 // load lists the main package's dependencies and scans the ones an
 // injection may name: the packages of the main module and the packages of
 // configured variables. inputs are the files and directories read.
 func load(ctx context.Context, req Request) (pkgs []Package, mainPath string, inputs []string, err error) {
-	args := []string{"list", "-e", "-deps", "-json=ImportPath,Name,Dir,GoFiles,Standard,Module,Error"}
+	all, err := list(ctx, req, req.Main)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	// -deps lists the named package last.
+	return scan(req, all)
+}
+
+// list runs one go list -deps for the named main packages (of one module,
+// with one set of build settings) and returns every package it printed,
+// in its order: dependencies before the packages that import them.
+func list(ctx context.Context, req Request, mains ...string) ([]listed, error) {
+	args := []string{"list", "-e", "-deps", "-json=ImportPath,Name,Dir,GoFiles,Standard,Module,Error,Deps,DepOnly"}
 	if req.Vendor {
 		args = append(args, "-mod=vendor")
 	}
 	if len(req.Tags) > 0 {
 		args = append(args, "-tags", strings.Join(req.Tags, ","))
 	}
-	args = append(args, req.Main)
+	args = append(args, mains...)
 	cmd := exec.CommandContext(ctx, req.GoBin, args...)
 	cmd.Dir, cmd.Env = req.Dir, compile.Env(req.Env, req.Platform)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("listing the packages of %s (to check the -X variables): %w\n%s", req.Main, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("listing the packages of %s (to check the -X variables): %w\n%s", strings.Join(mains, " "), err, strings.TrimSpace(stderr.String()))
 	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	var all []listed
+	for {
+		var l listed
+		if err := dec.Decode(&l); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("reading go list's answer for %s: %w", strings.Join(mains, " "), err)
+		}
+		all = append(all, l)
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("go list found no package %s in %s", strings.Join(mains, " "), req.Dir)
+	}
+	return all, nil
+}
+
+// scan reads the packages of all, whose last entry is the main package,
+// that an injection may name.
+func scan(req Request, all []listed) (pkgs []Package, mainPath string, inputs []string, err error) {
 	wanted := map[string]bool{}
 	for _, v := range req.Vars {
 		if p, _ := split(v.Symbol); p != "" {
@@ -126,21 +160,6 @@ func load(ctx context.Context, req Request) (pkgs []Package, mainPath string, in
 	}
 	inputs = moduleFiles(req.Dir)
 	fset := token.NewFileSet()
-	dec := json.NewDecoder(bytes.NewReader(out))
-	var all []listed
-	for {
-		var l listed
-		if err := dec.Decode(&l); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			return nil, "", nil, fmt.Errorf("reading go list's answer for %s: %w", req.Main, err)
-		}
-		all = append(all, l)
-	}
-	if len(all) == 0 {
-		return nil, "", nil, fmt.Errorf("go list found no package %s in %s", req.Main, req.Dir)
-	}
-	// -deps lists the named package last.
 	mainPath = all[len(all)-1].ImportPath
 	for i, l := range all {
 		if l.Error != nil && i == len(all)-1 {
@@ -169,6 +188,110 @@ func load(ctx context.Context, req Request) (pkgs []Package, mainPath string, in
 		pkgs = append(pkgs, Scan(path, isMain, own, files))
 	}
 	return pkgs, mainPath, inputs, nil
+}
+
+// ResolveAll is Resolve for several images. The ones the cache does not
+// answer, when they share a module and build settings, are listed by one go
+// list for all their main packages (each go list loads the module's
+// package graph, which several images share) and each plan is decided from
+// its own main's dependencies. A group whose go list fails is resolved
+// image by image, so each error names its image.
+func ResolveAll(ctx context.Context, reqs []Request) ([]Plan, []error) {
+	plans, errs := make([]Plan, len(reqs)), make([]error, len(reqs))
+	type miss struct {
+		i     int
+		key   string
+		start time.Time
+	}
+	groups := map[string][]miss{}
+	var order []string
+	for i := range reqs {
+		req := &reqs[i]
+		if req.GoBin == "" {
+			req.GoBin = "go"
+		}
+		if req.Env == nil {
+			req.Env = os.Environ()
+		}
+		vars, err := goenv.Read(ctx, req.GoBin, req.Dir, req.Env)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		key := cacheKey(*req, vars)
+		if plan, ok := loadCache(req.CacheFile, key); ok {
+			plans[i] = plan
+			continue
+		}
+		g := fmt.Sprintf("%s\x00%v\x00%q\x00%s\x00%s", req.Dir, req.Vendor, req.Tags, req.Platform.String(), req.GoBin)
+		if _, ok := groups[g]; !ok {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], miss{i: i, key: key})
+	}
+	for _, g := range order {
+		ms := groups[g]
+		first := reqs[ms[0].i]
+		start := time.Now()
+		var all []listed
+		var err error
+		if len(ms) > 1 {
+			mains := make([]string, len(ms))
+			for j, m := range ms {
+				mains[j] = reqs[m.i].Main
+			}
+			all, err = list(ctx, first, mains...)
+		}
+		for _, m := range ms {
+			req := reqs[m.i]
+			var pkgs []Package
+			var mainPath string
+			var inputs []string
+			var lerr error
+			if own, ok := ownDeps(all, req); err == nil && ok {
+				pkgs, mainPath, inputs, lerr = scan(req, own)
+			} else {
+				pkgs, mainPath, inputs, lerr = load(ctx, req)
+			}
+			if lerr != nil {
+				errs[m.i] = lerr
+				continue
+			}
+			plans[m.i] = Decide(req.Main, mainPath, req.Vars, pkgs)
+			if req.CacheFile != "" {
+				saveCache(req.CacheFile, m.key, inputs, start, plans[m.i])
+			}
+		}
+	}
+	return plans, errs
+}
+
+// ownDeps picks req's main package and its dependencies out of a go list
+// of several mains, in go list's order with the main last, as a go list of
+// that main alone prints them. ok is false when the main is not among them.
+func ownDeps(all []listed, req Request) ([]listed, bool) {
+	dir := filepath.Clean(filepath.Join(req.Dir, req.Main))
+	mainAt := -1
+	for i, l := range all {
+		if !l.DepOnly && filepath.Clean(l.Dir) == dir {
+			mainAt = i
+			break
+		}
+	}
+	if mainAt < 0 {
+		return nil, false
+	}
+	deps := map[string]bool{}
+	for _, d := range all[mainAt].Deps {
+		deps[d] = true
+	}
+	var own []listed
+	for i, l := range all {
+		if i != mainAt && deps[l.ImportPath] {
+			own = append(own, l)
+		}
+	}
+	return append(own, all[mainAt]), true
 }
 
 // moduleFiles are the files besides the packages' sources that decide what

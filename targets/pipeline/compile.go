@@ -76,7 +76,14 @@ func (b *Build) compile(ctx context.Context, only []v1.Platform, log io.Writer) 
 	}
 	var reqs []compile.Request
 	var problems []error
-	for _, t := range b.Config.Images {
+	// What -X sets, checked before anything builds: one go list for the
+	// images of a module that share build settings.
+	injReqs := make([]inject.Request, len(b.Config.Images))
+	for i, t := range b.Config.Images {
+		injReqs[i] = inject.ForImage(t, b.Config.Out, b.opts.GoBin, b.env())
+	}
+	plans, planErrs := inject.ResolveAll(ctx, injReqs)
+	for i, t := range b.Config.Images {
 		plats := t.Platforms
 		if only != nil {
 			plats = only
@@ -93,8 +100,7 @@ func (b *Build) compile(ctx context.Context, only []v1.Platform, log io.Writer) 
 				return err
 			}
 		}
-		// What -X sets, checked before anything builds.
-		plan, err := inject.Resolve(ctx, inject.ForImage(t, b.Config.Out, b.opts.GoBin, b.env()))
+		plan, err := plans[i], planErrs[i]
 		if err == nil {
 			err = plan.Err()
 		}
