@@ -125,6 +125,12 @@ func (b *bench) multi(ctx context.Context) ([]row, error) {
 	if err := b.scaffoldInto(ctx, drv); err != nil {
 		return nil, err
 	}
+	// The driver imports the engine's targets itself (compiled once with
+	// mage -compile, as the other tools' no-ops leave their front out), so
+	// the generated targets init wrote would define them twice.
+	if err := os.Remove(filepath.Join(drv, "magefiles", "gantry.go")); err != nil {
+		return nil, err
+	}
 	if err := os.WriteFile(filepath.Join(drv, "magefiles", "magefile.go"), []byte(multiDriverMagefile), 0o644); err != nil {
 		return nil, err
 	}
