@@ -61,30 +61,8 @@ func ForImage(t config.ResolvedImage, out, goBin string, env []string) Request {
 // Resolve returns the image's injections (see Decide); the caller fails
 // the build when Plan.Err is not nil.
 func Resolve(ctx context.Context, req Request) (Plan, error) {
-	if req.GoBin == "" {
-		req.GoBin = "go"
-	}
-	if req.Env == nil {
-		req.Env = os.Environ()
-	}
-	vars, err := goenv.Read(ctx, req.GoBin, req.Dir, req.Env)
-	if err != nil {
-		return nil, err
-	}
-	key := cacheKey(req, vars)
-	if plan, ok := loadCache(req.CacheFile, key); ok {
-		return plan, nil
-	}
-	start := time.Now()
-	pkgs, mainPath, inputs, err := load(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	plan := Decide(req.Main, mainPath, req.Vars, pkgs)
-	if req.CacheFile != "" {
-		saveCache(req.CacheFile, key, inputs, start, plan)
-	}
-	return plan, nil
+	plans, errs := ResolveAll(ctx, []Request{req})
+	return plans[0], errs[0]
 }
 
 // listed is what go list -json says of a package.
@@ -197,11 +175,11 @@ func scan(req Request, all []listed) (pkgs []Package, mainPath string, inputs []
 // its own main's dependencies. A group whose go list fails is resolved
 // image by image, so each error names its image.
 func ResolveAll(ctx context.Context, reqs []Request) ([]Plan, []error) {
+	reqs = slices.Clone(reqs) // defaults are filled in below
 	plans, errs := make([]Plan, len(reqs)), make([]error, len(reqs))
 	type miss struct {
-		i     int
-		key   string
-		start time.Time
+		i   int
+		key string
 	}
 	groups := map[string][]miss{}
 	var order []string

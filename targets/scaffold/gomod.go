@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -196,11 +197,47 @@ func addMageTool(ctx context.Context, dir string, env []string) error {
 		restore()
 		return err
 	}
-	if diff := buildListChange(before, after); diff != "" {
+	diff := buildListChange(before, after)
+	if diff == "" {
+		sumAfter, _ := os.ReadFile(gosum)
+		diff = sumChange(sumBefore, sumAfter)
+	}
+	if diff != "" {
 		restore()
 		return fmt.Errorf("adding mage's tool directive would also change %s, so go.mod was left as it was", diff)
 	}
 	return nil
+}
+
+// sumChange names the go.sum lines added or removed besides mage's own
+// ("" when there are none): init says go.sum gained mage's checksums only.
+func sumChange(before, after []byte) string {
+	count := func(b []byte) map[string]int {
+		m := map[string]int{}
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, mageModule+" ") {
+				m[l]++
+			}
+		}
+		return m
+	}
+	b, a := count(before), count(after)
+	var changed []string
+	for l, n := range a {
+		if b[l] != n {
+			changed = append(changed, strings.Fields(l)[0])
+		}
+	}
+	for l, n := range b {
+		if a[l] != n {
+			changed = append(changed, strings.Fields(l)[0])
+		}
+	}
+	if len(changed) == 0 {
+		return ""
+	}
+	sort.Strings(changed)
+	return "go.sum (" + strings.Join(slices.Compact(changed), ", ") + ")"
 }
 
 // buildListChange names what differs between two go.mod files besides
