@@ -3,9 +3,12 @@ package compile
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 )
 
 // Batching: `go build -o dir/ ./cmd/a ./cmd/b` loads the module's packages
@@ -120,8 +123,54 @@ func groupOf(req Request, flags, env []string) string {
 }
 
 // stageDir is the staging directory of a batch: the same for the same
-// group and packages, so go build finds its earlier outputs there.
-func stageDir(outDir, group string, pkgs []string) string {
-	h := sha256.Sum256([]byte(group + "\x00" + strings.Join(pkgs, "\x00")))
-	return filepath.Join(outDir, ".batch", hex.EncodeToString(h[:8]))
+// module, go command, flags, packages and go settings, so go build finds
+// its earlier outputs there and skips the link of an unchanged binary. It
+// keys on the GO* and CGO_* variables only (the ones the shortcut's key
+// reads too): the rest of the environment (PWD, OLDPWD, a CI's run id)
+// changes from shell to shell, and a new directory each time would relink
+// every binary. The directory is only a hint: go build checks the build ID
+// of what it finds there.
+func stageDir(req Request, flags, env, pkgs []string) string {
+	h := sha256.New()
+	for _, s := range []string{req.Dir, req.GoBin} {
+		h.Write([]byte(s + "\x00"))
+	}
+	h.Write([]byte(strings.Join(flags, "\x01") + "\x00"))
+	h.Write([]byte(strings.Join(goVars(env), "\x01") + "\x00"))
+	h.Write([]byte(strings.Join(pkgs, "\x01")))
+	return filepath.Join(req.OutDir, ".batch", hex.EncodeToString(h.Sum(nil)[:8]))
+}
+
+// goVars are the GO* and CGO_* entries of env, sorted.
+func goVars(env []string) []string {
+	var vars []string
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "GO") || strings.HasPrefix(kv, "CGO_") {
+			vars = append(vars, kv)
+		}
+	}
+	slices.Sort(vars)
+	return vars
+}
+
+// staleStage is how long a staging directory no build used stays.
+const staleStage = 7 * 24 * time.Hour
+
+// pruneStages marks the staging directories used now as used and removes
+// the ones no build used for staleStage (another image selection, old go
+// settings), so .batch does not grow without end.
+func pruneStages(outDir string, used []string, now time.Time) {
+	for _, d := range used {
+		os.Chtimes(d, now, now)
+	}
+	root := filepath.Join(outDir, ".batch")
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > staleStage {
+			os.RemoveAll(filepath.Join(root, e.Name()))
+		}
+	}
 }

@@ -7,8 +7,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -234,6 +236,39 @@ func TestRunAllBatches(t *testing.T) {
 		}
 	})
 
+	t.Run("an edit that changes no binary, from another shell, relinks none", func(t *testing.T) {
+		// Another shell: variables go does not read differ. The staging
+		// directory must be the same, or go build relinks every binary.
+		t.Setenv("OLDPWD", t.TempDir())
+		t.Setenv("GANTRY_TEST_UNRELATED", "another shell")
+		shared := filepath.Join(dir, "shared", "shared.go")
+		src := readFile(t, shared)
+		if err := os.WriteFile(shared, append(bytes.Clone(src), "\n// a comment at the end\n"...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer os.WriteFile(shared, src, 0o644)
+		var all []Binary
+		for _, r := range res {
+			all = append(all, r.Binaries...)
+		}
+		before := stat(t, all)
+		n := builds()
+		if _, err := RunAll(ctx, reqs("v1")); err != nil {
+			t.Fatal(err)
+		}
+		if got := builds() - n; got != 3 {
+			t.Errorf("%d go builds, want 3 (an input changed: one per platform for a, b and c, one for other)", got)
+		}
+		for i, fi := range stat(t, all) {
+			if !os.SameFile(before[i], fi) {
+				t.Errorf("%s was relinked, want go build to find it up to date in its staging directory", all[i].Path)
+			}
+		}
+		if entries, err := os.ReadDir(filepath.Join(out, ".batch")); err != nil || len(entries) != 2 {
+			t.Errorf("staging directories %v (%v), want 2: one per platform", entries, err)
+		}
+	})
+
 	t.Run("a shared edit rebuilds every binary", func(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "shared", "shared.go"), []byte("package shared\n\nconst Greeting = \"hi there\"\n"), 0o644); err != nil {
 			t.Fatal(err)
@@ -276,4 +311,62 @@ func TestRunAllBatches(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestStageDir(t *testing.T) {
+	req := Request{Dir: "/src", GoBin: "go", OutDir: "/out"}
+	flags := []string{"build", "-trimpath"}
+	env := []string{"PWD=/src", "OLDPWD=/home", "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0"}
+	pkgs := []string{"./cmd/a", "./cmd/b"}
+	base := stageDir(req, flags, env, pkgs)
+	if filepath.Dir(base) != filepath.Join("/out", ".batch") {
+		t.Fatalf("stageDir = %s, want it under /out/.batch", base)
+	}
+	for _, tc := range []struct {
+		name  string
+		req   Request
+		flags []string
+		env   []string
+		pkgs  []string
+		same  bool
+	}{
+		{"other shell", req, flags, []string{"OLDPWD=/tmp", "GOOS=linux", "CGO_ENABLED=0", "GOARCH=amd64", "TERM=xterm"}, pkgs, true},
+		{"other platform", req, flags, []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0"}, pkgs, false},
+		{"other GOFLAGS", req, flags, append(slices.Clone(env), "GOFLAGS=-tags=x"), pkgs, false},
+		{"other flags", req, []string{"build"}, env, pkgs, false},
+		{"other packages", req, flags, env, []string{"./cmd/a"}, false},
+		{"other module", Request{Dir: "/other", GoBin: "go", OutDir: "/out"}, flags, env, pkgs, false},
+		{"other go", Request{Dir: "/src", GoBin: "go1.25", OutDir: "/out"}, flags, env, pkgs, false},
+	} {
+		if got := stageDir(tc.req, tc.flags, tc.env, tc.pkgs); (got == base) != tc.same {
+			t.Errorf("%s: stageDir %s, base %s: same = %v, want %v", tc.name, got, base, got == base, tc.same)
+		}
+	}
+}
+
+func TestPruneStages(t *testing.T) {
+	out := t.TempDir()
+	now := time.Now()
+	old := now.Add(-staleStage - time.Hour)
+	dir := func(name string, mtime time.Time) string {
+		d := filepath.Join(out, ".batch", name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "bin"), []byte("x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(d, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	usedOld, unusedOld, recent := dir("used", old), dir("unused", old), dir("recent", now.Add(-time.Hour))
+	pruneStages(out, []string{usedOld}, now)
+	for d, want := range map[string]bool{usedOld: true, unusedOld: false, recent: true} {
+		if _, err := os.Stat(d); (err == nil) != want {
+			t.Errorf("%s exists = %v, want %v", filepath.Base(d), err == nil, want)
+		}
+	}
+	pruneStages(filepath.Join(out, "missing"), nil, now) // no .batch: nothing to do, no panic
 }

@@ -167,14 +167,25 @@ func RunAll(ctx context.Context, reqs []Request) ([]Result, error) {
 	g.SetLimit(jobs)
 	errs := make([]error, len(specs))
 	built := make([]bool, len(specs)) // go build wrote it (the shortcut did not vouch for it)
+	stages := map[string][]string{} // OutDir -> staging directories of this run
 	for _, batch := range plan(units) {
-		g.Go(func() error {
-			if len(batch) == 1 {
-				i := batch[0]
+		if len(batch) == 1 {
+			i := batch[0]
+			g.Go(func() error {
 				built[i], errs[i] = build(ctx, reqs[specs[i].req], specs[i], logs[specs[i].req])
 				return nil
-			}
-			b, err := buildBatch(ctx, reqs, specs, batch, logs)
+			})
+			continue
+		}
+		req, first := reqs[specs[batch[0]].req], specs[batch[0]]
+		pkgs := make([]string, len(batch))
+		for j, i := range batch {
+			pkgs[j] = reqs[specs[i].req].Package
+		}
+		stage := stageDir(req, first.flags, first.env, pkgs)
+		stages[req.OutDir] = append(stages[req.OutDir], stage)
+		g.Go(func() error {
+			b, err := buildBatch(ctx, reqs, specs, batch, pkgs, stage, logs)
 			for _, i := range batch {
 				built[i], errs[i] = b, err
 			}
@@ -182,6 +193,9 @@ func RunAll(ctx context.Context, reqs []Request) ([]Result, error) {
 		})
 	}
 	_ = g.Wait()
+	for outDir, used := range stages {
+		pruneStages(outDir, used, time.Now())
+	}
 
 	stamps := map[*shortcut]map[string]string{}
 	for i, sp := range specs {
@@ -260,14 +274,10 @@ func build(ctx context.Context, req Request, sp spec, log io.Writer) (built bool
 // buildBatch builds the binaries of batch (indices into specs, all of one
 // group) with one go build into their staging directory and links each to
 // its output name. It is skipped when the shortcut vouches for every one.
-func buildBatch(ctx context.Context, reqs []Request, specs []spec, batch []int, logs []io.Writer) (built bool, err error) {
+func buildBatch(ctx context.Context, reqs []Request, specs []spec, batch []int, pkgs []string, stage string, logs []io.Writer) (built bool, err error) {
 	first := specs[batch[0]]
 	req := reqs[first.req]
 	plat := platform.String(first.plat)
-	pkgs := make([]string, len(batch))
-	for j, i := range batch {
-		pkgs[j] = reqs[specs[i].req].Package
-	}
 	if first.sc != nil {
 		fresh := true
 		for _, i := range batch {
@@ -284,7 +294,6 @@ func buildBatch(ctx context.Context, reqs []Request, specs []spec, batch []int, 
 		}
 	}
 	start := time.Now()
-	stage := stageDir(req.OutDir, groupOf(req, first.flags, first.env), pkgs)
 	if err := os.MkdirAll(stage, 0o755); err != nil {
 		return false, fmt.Errorf("compiling %s for %s: creating staging directory: %w", strings.Join(pkgs, ", "), plat, err)
 	}

@@ -381,14 +381,7 @@ func (s *shortcut) key(args, env []string) string {
 	for _, a := range args {
 		fmt.Fprintf(h, "arg %q\n", a)
 	}
-	var vars []string
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "GO") || strings.HasPrefix(kv, "CGO_") {
-			vars = append(vars, kv)
-		}
-	}
-	slices.Sort(vars)
-	for _, kv := range vars {
+	for _, kv := range goVars(env) {
 		fmt.Fprintf(h, "env %q\n", kv)
 	}
 	return hex.EncodeToString(h.Sum(nil))
