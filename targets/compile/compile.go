@@ -167,7 +167,7 @@ func RunAll(ctx context.Context, reqs []Request) ([]Result, error) {
 	g.SetLimit(jobs)
 	errs := make([]error, len(specs))
 	built := make([]bool, len(specs)) // go build wrote it (the shortcut did not vouch for it)
-	stages := map[string][]string{} // OutDir -> staging directories of this run
+	stages := map[string][]string{}   // OutDir -> staging directories of this run
 	for _, batch := range plan(units) {
 		if len(batch) == 1 {
 			i := batch[0]
