@@ -41,9 +41,11 @@ func appLayer(ctx context.Context, req *Request, p string, created time.Time, mt
 	var content v1.Hash // sha256 of the binary, when the cache is on
 	if cache.dir != "" {
 		// The binary's digest, remembered by its stat signature: when the
-		// compile step skipped go build, the file is untouched since.
+		// compile step skipped go build, the file is untouched since. When
+		// go build found it up to date it only moved its times, and its
+		// build ID, which ends in a hash of its content, says so.
 		stats := statcache.Load(filepath.Join(cache.dir, "layers", "binary-"+filepath.Base(req.Binary)+".stat.txt"))
-		hexSum, err := stats.Value(req.Binary, statcache.SHA256, func(r io.Reader) (string, error) {
+		hexSum, err := stats.ValueByID(req.Binary, statcache.SHA256, func(f *os.File) string { return goBuildID(f) }, func(r io.Reader) (string, error) {
 			h := sha256.New()
 			n, err := io.Copy(h, ctxReader{ctx, r})
 			if err != nil {

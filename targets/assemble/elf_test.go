@@ -21,16 +21,7 @@ func TestRealBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go build")
 	}
-	src := t.TempDir()
-	writeFile(t, src, "go.mod", []byte("module hello\n\ngo 1.26\n"))
-	writeFile(t, src, "main.go", []byte("package main\n\nfunc main() { println(\"hello\") }\n"))
-	bin := filepath.Join(t.TempDir(), "hello_linux_arm64")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
-	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64", "GOFLAGS=-buildvcs=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildHello(t, helloModule(t), "linux", "arm64", "-s -w")
 
 	store := newStore(t)
 	base, err := ResolveBase(context.Background(), "static", arm64, WithStore(store))
@@ -80,4 +71,27 @@ func fileInLayer(t *testing.T, l v1.Layer, name string) []byte {
 			return b
 		}
 	}
+}
+
+// helloModule writes a module whose main prints hello.
+func helloModule(t *testing.T) string {
+	t.Helper()
+	src := t.TempDir()
+	writeFile(t, src, "go.mod", []byte("module hello\n\ngo 1.26\n"))
+	writeFile(t, src, "main.go", []byte("package main\n\nfunc main() { println(\"hello\") }\n"))
+	return src
+}
+
+// buildHello builds the module at src for goos/goarch with the linker
+// flags given, as the compile step does, and returns the binary's path.
+func buildHello(t *testing.T, src, goos, goarch, ldflags string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "hello_"+goos+"_"+goarch)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags="+ldflags, "-o", bin, ".")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch, "GOFLAGS=-buildvcs=false")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build for %s/%s: %v\n%s", goos, goarch, err, out)
+	}
+	return bin
 }

@@ -297,3 +297,56 @@ func TestResolveAllOneList(t *testing.T) {
 		t.Errorf("a missing main resolved without an error")
 	}
 }
+
+// TestScanCache checks that package scans are remembered with the stat
+// signatures of their files: a remembered scan answers (a doctored one
+// shows through) until one of its files changes.
+func TestScanCache(t *testing.T) {
+	defer func(w time.Duration) { racyWindow = w }(racyWindow)
+	racyWindow = 0
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "testdata", "verpkg"))); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	req := Request{
+		Dir: dir, Main: "./cmd/verpkg", Platform: v1.Platform{OS: "linux", Architecture: "amd64"}, Vendor: true,
+		CacheFile: filepath.Join(out, "verpkg.json"),
+		Vars:      []config.LinkVar{{Role: "version", Field: "VersionVar", Symbol: "main.version"}},
+	}
+	ctx := context.Background()
+	resolve := func() string {
+		t.Helper()
+		os.Remove(req.CacheFile) // the plan is decided again, from the scans
+		plan, err := Resolve(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plan.Vars(map[string]string{"version": "v1"})["example.com/verpkg/internal/version.Version"]
+	}
+	if got := resolve(); got != "v1" {
+		t.Fatalf("first resolve: internal/version.Version = %q, want v1", got)
+	}
+	file := scanCacheFile(req.CacheFile)
+	c := loadScanCache(file)
+	key := scanKey("example.com/verpkg/internal/version", false, true)
+	e := c.entries[key]
+	if e == nil || len(e.Files) == 0 {
+		t.Fatalf("no scan of internal/version remembered in %s: %v", file, c.entries)
+	}
+	// Doctor the remembered scan: the package seems to declare no Version.
+	delete(e.Pkg.Vars, "Version")
+	c.dirty = true
+	c.save()
+	if got := resolve(); got != "" {
+		t.Errorf("with a remembered scan that lacks Version, Version = %q; want it not injected (the scan was not reused)", got)
+	}
+	// A touched file makes the package be parsed again.
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(e.Files[0], later, later); err != nil {
+		t.Fatal(err)
+	}
+	if got := resolve(); got != "v1" {
+		t.Errorf("after a change to %s, Version = %q; want v1 (parsed again)", e.Files[0], got)
+	}
+}

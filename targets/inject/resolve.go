@@ -81,13 +81,13 @@ type listed struct {
 // load lists the main package's dependencies and scans the ones an
 // injection may name: the packages of the main module and the packages of
 // configured variables. inputs are the files and directories read.
-func load(ctx context.Context, req Request) (pkgs []Package, mainPath string, inputs []string, err error) {
+func load(ctx context.Context, req Request, cache *scanCache) (pkgs []Package, mainPath string, inputs []string, err error) {
 	all, err := list(ctx, req, req.Main)
 	if err != nil {
 		return nil, "", nil, err
 	}
 	// -deps lists the named package last.
-	return scan(req, all)
+	return scan(req, all, cache)
 }
 
 // list runs one go list -deps for the named main packages (of one module,
@@ -128,8 +128,9 @@ func list(ctx context.Context, req Request, mains ...string) ([]listed, error) {
 }
 
 // scan reads the packages of all, whose last entry is the main package,
-// that an injection may name.
-func scan(req Request, all []listed) (pkgs []Package, mainPath string, inputs []string, err error) {
+// that an injection may name; cache answers for the packages whose files
+// did not change.
+func scan(req Request, all []listed, cache *scanCache) (pkgs []Package, mainPath string, inputs []string, err error) {
 	wanted := map[string]bool{}
 	for _, v := range req.Vars {
 		if p, _ := split(v.Symbol); p != "" {
@@ -152,18 +153,29 @@ func scan(req Request, all []listed) (pkgs []Package, mainPath string, inputs []
 		if l.Standard || !(own || isMain || wanted[l.ImportPath]) {
 			continue
 		}
-		files := make([]*ast.File, 0, len(l.GoFiles))
 		inputs = append(inputs, l.Dir)
-		for _, name := range l.GoFiles {
-			p := filepath.Join(l.Dir, name)
+		paths := make([]string, len(l.GoFiles))
+		for j, name := range l.GoFiles {
+			paths[j] = filepath.Join(l.Dir, name)
+		}
+		inputs = append(inputs, paths...)
+		key := scanKey(l.ImportPath, isMain, own)
+		if pkg, ok := cache.get(key, paths); ok {
+			pkgs = append(pkgs, pkg)
+			continue
+		}
+		readAt := time.Now()
+		files := make([]*ast.File, 0, len(paths))
+		for _, p := range paths {
 			f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
 			if err != nil {
 				return nil, "", nil, fmt.Errorf("reading %s: %w", p, err)
 			}
 			files = append(files, f)
-			inputs = append(inputs, p)
 		}
-		pkgs = append(pkgs, Scan(path, isMain, own, files))
+		pkg := Scan(path, isMain, own, files)
+		cache.put(key, paths, readAt, pkg)
+		pkgs = append(pkgs, pkg)
 	}
 	return pkgs, mainPath, inputs, nil
 }
@@ -207,6 +219,7 @@ func ResolveAll(ctx context.Context, reqs []Request) ([]Plan, []error) {
 		}
 		groups[g] = append(groups[g], miss{i: i, key: key})
 	}
+	caches := map[string]*scanCache{} // by file: groups of one output share it
 	for _, g := range order {
 		ms := groups[g]
 		first := reqs[ms[0].i]
@@ -220,6 +233,12 @@ func ResolveAll(ctx context.Context, reqs []Request) ([]Plan, []error) {
 			}
 			all, err = list(ctx, first, mains...)
 		}
+		file := scanCacheFile(first.CacheFile)
+		cache := caches[file]
+		if cache == nil {
+			cache = loadScanCache(file)
+			caches[file] = cache
+		}
 		for _, m := range ms {
 			req := reqs[m.i]
 			var pkgs []Package
@@ -227,9 +246,9 @@ func ResolveAll(ctx context.Context, reqs []Request) ([]Plan, []error) {
 			var inputs []string
 			var lerr error
 			if own, ok := ownDeps(all, req); err == nil && ok {
-				pkgs, mainPath, inputs, lerr = scan(req, own)
+				pkgs, mainPath, inputs, lerr = scan(req, own, cache)
 			} else {
-				pkgs, mainPath, inputs, lerr = load(ctx, req)
+				pkgs, mainPath, inputs, lerr = load(ctx, req, cache)
 			}
 			if lerr != nil {
 				errs[m.i] = lerr
@@ -240,6 +259,9 @@ func ResolveAll(ctx context.Context, reqs []Request) ([]Plan, []error) {
 				saveCache(req.CacheFile, m.key, inputs, start, plans[m.i])
 			}
 		}
+	}
+	for _, c := range caches {
+		c.save()
 	}
 	return plans, errs
 }

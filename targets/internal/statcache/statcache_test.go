@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -166,4 +167,81 @@ func TestSaveAndLoad(t *testing.T) {
 	if c := Load(file); len(c.entries) != 0 {
 		t.Errorf("a corrupt file loaded %d entries, want 0", len(c.entries))
 	}
+}
+
+// firstLine is an id function: the file's first line names its content.
+func firstLine(f *os.File) string {
+	b := make([]byte, 64)
+	n, _ := f.ReadAt(b, 0)
+	line, _, _ := strings.Cut(string(b[:n]), "\n")
+	return line
+}
+
+func TestValueByID(t *testing.T) {
+	skipWithoutSignatures(t)
+	later := time.Now().Add(time.Hour)
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, p string) // after the first read
+		reads  int                          // reads in all, want
+		want   string                       // content whose sum the second read returns
+	}{
+		{"touched only", func(t *testing.T, p string) {
+			if err := os.Chtimes(p, later, later); err != nil {
+				t.Fatal(err)
+			}
+		}, 1, "id-1\naaaa"},
+		{"rewritten in place, new id", func(t *testing.T, p string) {
+			write(t, p, "id-2\nbbbb")
+			os.Chtimes(p, later, later)
+		}, 2, "id-2\nbbbb"},
+		{"rewritten in place, same id, other size", func(t *testing.T, p string) {
+			write(t, p, "id-1\naaaaa")
+			os.Chtimes(p, later, later)
+		}, 2, "id-1\naaaaa"},
+		{"replaced by another file, same id and size", func(t *testing.T, p string) {
+			write(t, p+".new", "id-1\ncccc")
+			if err := os.Rename(p+".new", p); err != nil {
+				t.Fatal(err)
+			}
+			os.Chtimes(p, later, later)
+		}, 2, "id-1\ncccc"},
+		{"mode changed", func(t *testing.T, p string) {
+			if err := os.Chmod(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, 2, "id-1\naaaa"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "bin")
+			write(t, p, "id-1\naaaa")
+			c := Load("")
+			c.TrustRecentChanges()
+			var n int
+			if v, err := c.ValueByID(p, SHA256, firstLine, counting(&n)); err != nil || v != sumOf("id-1\naaaa") {
+				t.Fatalf("first ValueByID = %q, %v", v, err)
+			}
+			tc.change(t, p)
+			v, err := c.ValueByID(p, SHA256, firstLine, counting(&n))
+			if err != nil || v != sumOf(tc.want) {
+				t.Errorf("after the change: ValueByID = %q, %v; want the sum of %q", v, err, tc.want)
+			}
+			if n != tc.reads {
+				t.Errorf("read the file %d times, want %d", n, tc.reads)
+			}
+		})
+	}
+	t.Run("no id: a touch means reading again", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "bin")
+		write(t, p, "aaaa")
+		c := Load("")
+		c.TrustRecentChanges()
+		var n int
+		none := func(*os.File) string { return "" }
+		c.ValueByID(p, SHA256, none, counting(&n))
+		os.Chtimes(p, later, later)
+		if v, err := c.ValueByID(p, SHA256, none, counting(&n)); err != nil || v != sumOf("aaaa") || n != 2 {
+			t.Errorf("ValueByID = %q, %v after %d reads; want the sum, 2 reads", v, err, n)
+		}
+	})
 }
