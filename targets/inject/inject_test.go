@@ -215,7 +215,7 @@ func TestResolveVerpkg(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := loadCache(cache, cacheKey(req, vars)); !ok {
+	if _, state := loadCache(cache, cacheKey(req, vars)); state != planHolds {
 		t.Fatal("an unchanged tree does not answer from the cache")
 	}
 
@@ -242,16 +242,7 @@ func TestResolveAllOneList(t *testing.T) {
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "testdata", "verpkg"))); err != nil {
 		t.Fatal(err)
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	calls := filepath.Join(t.TempDir(), "calls")
-	wrapper := filepath.Join(t.TempDir(), "go")
-	script := "#!/bin/sh\nif [ \"$1\" = list ]; then echo list >> " + calls + "; fi\nexec " + goBin + " \"$@\"\n"
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	wrapper, lists := countingGoList(t)
 	vars := []config.LinkVar{
 		{Role: "version", Field: "VersionVar", Symbol: "main.version"},
 		{Role: "revision", Field: "RevisionVar", Symbol: "main.revision"},
@@ -268,8 +259,7 @@ func TestResolveAllOneList(t *testing.T) {
 			t.Fatalf("%s: %v", reqs[i].Main, err)
 		}
 	}
-	got, _ := os.ReadFile(calls)
-	if n := strings.Count(string(got), "list"); n != 1 {
+	if n := lists(); n != 1 {
 		t.Errorf("go list ran %d times for two images of one module, want 1", n)
 	}
 	values := map[string]string{"version": "v1", "revision": "r", "build time": "t"}
@@ -348,5 +338,178 @@ func TestScanCache(t *testing.T) {
 	}
 	if got := resolve(); got != "v1" {
 		t.Errorf("after a change to %s, Version = %q; want v1 (parsed again)", e.Files[0], got)
+	}
+}
+
+// countingGoList returns a go command that counts its go list calls, and
+// the count so far.
+func countingGoList(t *testing.T) (string, func() int) {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := filepath.Join(t.TempDir(), "calls")
+	wrapper := filepath.Join(t.TempDir(), "go")
+	script := "#!/bin/sh\nif [ \"$1\" = list ]; then echo list >> " + calls + "; fi\nexec " + goBin + " \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return wrapper, func() int {
+		got, _ := os.ReadFile(calls)
+		return strings.Count(string(got), "list")
+	}
+}
+
+// TestPlanWithoutGoList edits testdata/verpkg the ways a developer does:
+// an edit go list cannot see (a function body, a declaration, an editor's
+// save through a rename) is answered by scanning the recorded packages
+// again, without go list, and still decides right; an edit it can see (an
+// import, a build constraint, a file added, go.mod) lists again.
+func TestPlanWithoutGoList(t *testing.T) {
+	defer func(w time.Duration) { racyWindow = w }(racyWindow)
+	racyWindow = 0
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "testdata", "verpkg"))); err != nil {
+		t.Fatal(err)
+	}
+	goBin, lists := countingGoList(t)
+	req := Request{
+		Dir: dir, Main: "./cmd/verpkg", Platform: v1.Platform{OS: "linux", Architecture: "amd64"}, Vendor: true,
+		GoBin: goBin, CacheFile: filepath.Join(t.TempDir(), "verpkg.json"),
+		Vars: []config.LinkVar{{Role: "version", Field: "VersionVar", Symbol: "main.version"}},
+	}
+	version := filepath.Join(dir, "internal", "version", "version.go")
+	orig, err := os.ReadFile(version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mtime := time.Now().Add(-time.Hour) // in the past: a plan is recorded after each step
+	write := func(p, content string) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mtime = mtime.Add(time.Second) // a new signature even on a coarse clock
+		os.Chtimes(p, mtime, mtime)
+	}
+	ctx := context.Background()
+	injected := func() string {
+		t.Helper()
+		plan, err := Resolve(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for sym := range plan.Vars(map[string]string{"version": "v1"}) {
+			return sym
+		}
+		return ""
+	}
+	const versionVar = "example.com/verpkg/internal/version.Version"
+	if got := injected(); got != versionVar || lists() != 1 {
+		t.Fatalf("first resolve: %q after %d go lists, want %s after 1", got, lists(), versionVar)
+	}
+	for _, step := range []struct {
+		name  string
+		edit  func()
+		want  string // the variable injected
+		lists int    // go lists it takes
+	}{
+		{"a function body", func() {
+			write(version, strings.Replace(string(orig), "return userAgent", "return userAgent + \"\"", 1))
+		}, versionVar, 0},
+		{"a declaration: Version renamed", func() {
+			write(version, strings.Replace(string(orig), "Version   =", "Release   =", 1))
+		}, "", 0},
+		{"saved through a temporary file and a rename", func() {
+			tmp := version + ".tmp"
+			write(tmp, string(orig))
+			if err := os.Rename(tmp, version); err != nil {
+				t.Fatal(err)
+			}
+		}, versionVar, 0},
+		{"an import added", func() {
+			write(version, strings.Replace(string(orig), "package version\n", "package version\n\nimport _ \"strings\"\n", 1))
+		}, versionVar, 1},
+		{"a build constraint", func() {
+			write(version, "//go:build !never\n\n"+string(orig))
+		}, versionVar, 1},
+		{"a file added", func() {
+			write(filepath.Join(dir, "internal", "version", "extra.go"), "package version\n\nvar Extra string\n")
+		}, versionVar, 1},
+		{"go.mod touched", func() {
+			mod := filepath.Join(dir, "go.mod")
+			b, _ := os.ReadFile(mod)
+			write(mod, string(b))
+		}, versionVar, 1},
+		{"nothing", func() {}, versionVar, 0},
+	} {
+		before := lists()
+		step.edit()
+		if got := injected(); got != step.want {
+			t.Errorf("%s: injected %q, want %q", step.name, got, step.want)
+		}
+		if n := lists() - before; n != step.lists {
+			t.Errorf("%s: %d go lists, want %d", step.name, n, step.lists)
+		}
+	}
+}
+
+func TestShapeOf(t *testing.T) {
+	dir := t.TempDir()
+	const src = "//go:build linux\n\n// Package p is a test.\npackage p\n\nimport (\n\t\"fmt\"\n)\n\nvar V = \"1\"\n\nfunc F() { fmt.Println(V) }\n"
+	base := filepath.Join(dir, "base.go")
+	if err := os.WriteFile(base, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := shapeOf(base)
+	if want == "" {
+		t.Fatal("no shape for a Go file")
+	}
+	for _, tc := range []struct {
+		name string
+		src  string
+		same bool
+	}{
+		{"a function body", strings.Replace(src, "fmt.Println(V)", "fmt.Print(V)", 1), true},
+		{"a declaration", strings.Replace(src, "var V = \"1\"", "var W = \"2\"", 1), true},
+		{"a comment at the end", src + "// more\n", true},
+		{"an import", strings.Replace(src, "\"fmt\"", "\"fmt\"\n\t\"os\"", 1), false},
+		{"the build constraint", strings.Replace(src, "linux", "darwin", 1), false},
+		{"the package name", strings.Replace(src, "package p", "package q", 1), false},
+		{"the package doc", strings.Replace(src, "is a test", "is an example", 1), false},
+		{"a header that does not parse", strings.Replace(src, "package p", "packag p", 1), false},
+	} {
+		p := filepath.Join(dir, "x.go")
+		if err := os.WriteFile(p, []byte(tc.src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := shapeOf(p); (got == want) != tc.same || got == "" && tc.same {
+			t.Errorf("%s: shape equal = %v, want %v", tc.name, got == want, tc.same)
+		}
+	}
+	os.Remove(filepath.Join(dir, "x.go"))
+	d := shapeOf(dir)
+	if d == "" {
+		t.Fatal("no shape for a directory")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tmp"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "tmp"), base); err != nil {
+		t.Fatal(err)
+	}
+	if shapeOf(dir) != d {
+		t.Error("a save through a rename changed the directory's shape")
+	}
+	os.WriteFile(filepath.Join(dir, "new.go"), []byte("package p\n"), 0o644)
+	if shapeOf(dir) == d {
+		t.Error("a file added left the directory's shape as it was")
+	}
+	for _, p := range []string{filepath.Join(dir, "missing.go"), filepath.Join(dir, "go.mod")} {
+		os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module p\n"), 0o644)
+		if got := shapeOf(p); got != "" {
+			t.Errorf("shapeOf(%s) = %q, want none", filepath.Base(p), got)
+		}
 	}
 }

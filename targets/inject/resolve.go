@@ -74,17 +74,28 @@ type listed struct {
 	Standard   bool
 	Module     *struct{ Main bool }
 	Error      *struct{ Err string }
-	Deps       []string // every package it imports, directly or not
-	DepOnly    bool     // listed as a dependency only, not named
+	Deps       []string `json:",omitempty"` // every package it imports, directly or not
+	DepOnly    bool     `json:",omitempty"` // listed as a dependency only, not named
+}
+
+// scanned is what scan read for one image.
+type scanned struct {
+	pkgs     []Package
+	mainPath string
+	inputs   []string // the files and directories read
+	// listed are the go list entries scanned (the main last), without their
+	// Deps: what a later run scans again, without go list, when no input
+	// changed in a way go list would see (see graphHolds).
+	listed []listed
 }
 
 // load lists the main package's dependencies and scans the ones an
 // injection may name: the packages of the main module and the packages of
 // configured variables. inputs are the files and directories read.
-func load(ctx context.Context, req Request, cache *scanCache) (pkgs []Package, mainPath string, inputs []string, err error) {
+func load(ctx context.Context, req Request, cache *scanCache) (scanned, error) {
 	all, err := list(ctx, req, req.Main)
 	if err != nil {
-		return nil, "", nil, err
+		return scanned{}, err
 	}
 	// -deps lists the named package last.
 	return scan(req, all, cache)
@@ -130,19 +141,18 @@ func list(ctx context.Context, req Request, mains ...string) ([]listed, error) {
 // scan reads the packages of all, whose last entry is the main package,
 // that an injection may name; cache answers for the packages whose files
 // did not change.
-func scan(req Request, all []listed, cache *scanCache) (pkgs []Package, mainPath string, inputs []string, err error) {
+func scan(req Request, all []listed, cache *scanCache) (scanned, error) {
 	wanted := map[string]bool{}
 	for _, v := range req.Vars {
 		if p, _ := split(v.Symbol); p != "" {
 			wanted[p] = true
 		}
 	}
-	inputs = moduleFiles(req.Dir)
+	out := scanned{inputs: moduleFiles(req.Dir), mainPath: all[len(all)-1].ImportPath}
 	fset := token.NewFileSet()
-	mainPath = all[len(all)-1].ImportPath
 	for i, l := range all {
 		if l.Error != nil && i == len(all)-1 {
-			return nil, "", nil, fmt.Errorf("loading %s: %s", req.Main, l.Error.Err)
+			return scanned{}, fmt.Errorf("loading %s: %s", req.Main, l.Error.Err)
 		}
 		own := l.Module != nil && l.Module.Main
 		isMain := i == len(all)-1
@@ -153,15 +163,17 @@ func scan(req Request, all []listed, cache *scanCache) (pkgs []Package, mainPath
 		if l.Standard || !(own || isMain || wanted[l.ImportPath]) {
 			continue
 		}
-		inputs = append(inputs, l.Dir)
+		l.Deps = nil
+		out.listed = append(out.listed, l)
+		out.inputs = append(out.inputs, l.Dir)
 		paths := make([]string, len(l.GoFiles))
 		for j, name := range l.GoFiles {
 			paths[j] = filepath.Join(l.Dir, name)
 		}
-		inputs = append(inputs, paths...)
+		out.inputs = append(out.inputs, paths...)
 		key := scanKey(l.ImportPath, isMain, own)
 		if pkg, ok := cache.get(key, paths); ok {
-			pkgs = append(pkgs, pkg)
+			out.pkgs = append(out.pkgs, pkg)
 			continue
 		}
 		readAt := time.Now()
@@ -169,15 +181,15 @@ func scan(req Request, all []listed, cache *scanCache) (pkgs []Package, mainPath
 		for _, p := range paths {
 			f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
 			if err != nil {
-				return nil, "", nil, fmt.Errorf("reading %s: %w", p, err)
+				return scanned{}, fmt.Errorf("reading %s: %w", p, err)
 			}
 			files = append(files, f)
 		}
 		pkg := Scan(path, isMain, own, files)
 		cache.put(key, paths, readAt, pkg)
-		pkgs = append(pkgs, pkg)
+		out.pkgs = append(out.pkgs, pkg)
 	}
-	return pkgs, mainPath, inputs, nil
+	return out, nil
 }
 
 // ResolveAll is Resolve for several images. The ones the cache does not
@@ -192,6 +204,14 @@ func ResolveAll(ctx context.Context, reqs []Request) ([]Plan, []error) {
 	type miss struct {
 		i   int
 		key string
+	}
+	caches := map[string]*scanCache{} // by file: the images of one output share it
+	scanCacheFor := func(planFile string) *scanCache {
+		file := scanCacheFile(planFile)
+		if caches[file] == nil {
+			caches[file] = loadScanCache(file)
+		}
+		return caches[file]
 	}
 	groups := map[string][]miss{}
 	var order []string
@@ -209,9 +229,22 @@ func ResolveAll(ctx context.Context, reqs []Request) ([]Plan, []error) {
 			continue
 		}
 		key := cacheKey(*req, vars)
-		if plan, ok := loadCache(req.CacheFile, key); ok {
-			plans[i] = plan
+		rec, state := loadCache(req.CacheFile, key)
+		switch state {
+		case planHolds:
+			plans[i] = rec.Plan
 			continue
+		case graphHolds:
+			// Edits go list would not see (function bodies, declarations):
+			// the recorded listing is scanned again, the changed packages
+			// parsed, without go list.
+			start := time.Now()
+			sc, err := scan(*req, rec.Listed, scanCacheFor(req.CacheFile))
+			if err == nil {
+				plans[i] = Decide(req.Main, sc.mainPath, req.Vars, sc.pkgs)
+				saveCache(req.CacheFile, key, sc, start, plans[i])
+				continue
+			}
 		}
 		g := fmt.Sprintf("%s\x00%v\x00%q\x00%s\x00%s", req.Dir, req.Vendor, req.Tags, req.Platform.String(), req.GoBin)
 		if _, ok := groups[g]; !ok {
@@ -219,7 +252,6 @@ func ResolveAll(ctx context.Context, reqs []Request) ([]Plan, []error) {
 		}
 		groups[g] = append(groups[g], miss{i: i, key: key})
 	}
-	caches := map[string]*scanCache{} // by file: groups of one output share it
 	for _, g := range order {
 		ms := groups[g]
 		first := reqs[ms[0].i]
@@ -233,30 +265,23 @@ func ResolveAll(ctx context.Context, reqs []Request) ([]Plan, []error) {
 			}
 			all, err = list(ctx, first, mains...)
 		}
-		file := scanCacheFile(first.CacheFile)
-		cache := caches[file]
-		if cache == nil {
-			cache = loadScanCache(file)
-			caches[file] = cache
-		}
+		cache := scanCacheFor(first.CacheFile)
 		for _, m := range ms {
 			req := reqs[m.i]
-			var pkgs []Package
-			var mainPath string
-			var inputs []string
+			var sc scanned
 			var lerr error
 			if own, ok := ownDeps(all, req); err == nil && ok {
-				pkgs, mainPath, inputs, lerr = scan(req, own, cache)
+				sc, lerr = scan(req, own, cache)
 			} else {
-				pkgs, mainPath, inputs, lerr = load(ctx, req, cache)
+				sc, lerr = load(ctx, req, cache)
 			}
 			if lerr != nil {
 				errs[m.i] = lerr
 				continue
 			}
-			plans[m.i] = Decide(req.Main, mainPath, req.Vars, pkgs)
+			plans[m.i] = Decide(req.Main, sc.mainPath, req.Vars, sc.pkgs)
 			if req.CacheFile != "" {
-				saveCache(req.CacheFile, m.key, inputs, start, plans[m.i])
+				saveCache(req.CacheFile, m.key, sc, start, plans[m.i])
 			}
 		}
 	}
@@ -331,8 +356,21 @@ var racyWindow = statcache.RacyWindow
 type record struct {
 	Key    string
 	Inputs map[string]string // path → stat signature ("-" for absent)
+	// Shapes holds, for each directory and Go file of Inputs, what go list
+	// reads of it (see shapeOf), and Listed the entries scanned: an input
+	// whose signature changed but whose shape did not leaves go list's
+	// answer as it was.
+	Shapes map[string]string
+	Listed []listed
 	Plan   Plan
 }
+
+// What a recorded plan is still worth.
+const (
+	planMisses = iota // list again
+	graphHolds        // go list would answer the same: scan Listed again
+	planHolds         // nothing changed
+)
 
 func signatureOf(p string) (string, time.Time, bool) {
 	fi, err := os.Stat(p)
@@ -345,36 +383,45 @@ func signatureOf(p string) (string, time.Time, bool) {
 	return statcache.Signature(fi)
 }
 
-func loadCache(file, key string) (Plan, bool) {
+func loadCache(file, key string) (record, int) {
 	if file == "" {
-		return nil, false
+		return record{}, planMisses
 	}
 	raw, err := os.ReadFile(file)
 	if err != nil {
-		return nil, false
+		return record{}, planMisses
 	}
 	var r record
 	if json.Unmarshal(raw, &r) != nil || r.Key != key || len(r.Inputs) == 0 {
-		return nil, false
+		return record{}, planMisses
 	}
+	state := planHolds
 	for p, want := range r.Inputs {
 		if got, _, ok := signatureOf(p); !ok || got != want {
-			return nil, false
+			shape, recorded := r.Shapes[p]
+			if !recorded || len(r.Listed) == 0 || shape == "" || shapeOf(p) != shape {
+				return record{}, planMisses
+			}
+			state = graphHolds
 		}
 	}
-	return r.Plan, true
+	return r, state
 }
 
 // saveCache records the plan unless an input changed too shortly before
 // the read began to trust its signature (or changed since).
-func saveCache(file, key string, inputs []string, readAt time.Time, plan Plan) {
-	r := record{Key: key, Inputs: map[string]string{}, Plan: plan}
-	for _, p := range inputs {
+func saveCache(file, key string, sc scanned, readAt time.Time, plan Plan) {
+	r := record{Key: key, Inputs: map[string]string{}, Shapes: map[string]string{}, Listed: sc.listed, Plan: plan}
+	for _, p := range sc.inputs {
+		shape := shapeOf(p) // before the signature: a change after it is seen by it
 		sig, changed, ok := signatureOf(p)
 		if !ok || (sig != "-" && !changed.Before(readAt.Add(-racyWindow))) {
 			return
 		}
 		r.Inputs[p] = sig
+		if shape != "" {
+			r.Shapes[p] = shape
+		}
 	}
 	raw, err := json.Marshal(r)
 	if err != nil {
