@@ -216,6 +216,17 @@ func TestRunAllBatches(t *testing.T) {
 		if got := strings.Count(log.String(), "up to date"); got != 7 {
 			t.Errorf("%d binaries logged up to date, want 7\n%s", got, log.String())
 		}
+		for _, name := range []string{"a", "b", "c"} {
+			want := "compile: ./cmd/" + name + " for linux/arm64 -> "
+			if !strings.Contains(log.String(), want) || !strings.Contains(log.String(), "img-"+name+"_linux_arm64 (up to date") {
+				t.Errorf("no line %q…img-%s_linux_arm64 (up to date: each binary's line names its own package\n%s", want, name, log.String())
+			}
+		}
+		for line := range strings.Lines(log.String()) {
+			if strings.Contains(line, "img-b_") && !strings.Contains(line, "./cmd/b ") {
+				t.Errorf("a line of img-b names another package: %s", line)
+			}
+		}
 	})
 
 	t.Run("one stale binary rebuilds its batch, unchanged binaries are not relinked", func(t *testing.T) {

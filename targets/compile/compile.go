@@ -284,8 +284,8 @@ func buildBatch(ctx context.Context, reqs []Request, specs []spec, batch []int, 
 			fresh = fresh && first.sc.upToDate(specs[i].out, specs[i].key)
 		}
 		if fresh {
-			for _, i := range batch {
-				fmt.Fprintf(logs[specs[i].req], "compile: %s for %s -> %s (up to date: no input changed since it was built)\n", pkgs[0], plat, shared.RelPath(specs[i].out))
+			for j, i := range batch {
+				fmt.Fprintf(logs[specs[i].req], "compile: %s for %s -> %s (up to date: no input changed since it was built)\n", pkgs[j], plat, shared.RelPath(specs[i].out))
 			}
 			return false, nil
 		}
