@@ -1,6 +1,7 @@
 package targets_test
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gantrybuild/gantry/targets/internal/ocitest"
 	"github.com/gantrybuild/gantry/targets/internal/testrepo"
+	"github.com/gantrybuild/gantry/targets/scaffold"
 )
 
 // TestInitThenRelease runs `go tool mage init <dir>` from this clone on a
@@ -91,6 +93,37 @@ func TestInitThenRelease(t *testing.T) {
 		}
 	}
 	ocitest.ValidateLayout(t, filepath.Join(dir, "dist", "oci", "fresh"))
+
+	// After an upgrade of Gantry the generated targets are another
+	// version's: the engine says so, and gantry-init -targets refreshes
+	// them, from the version the build module pins.
+	const stale = "magefiles/gantry.go holds another version's targets"
+	if strings.Contains(out, stale) {
+		t.Errorf("release warned about this version's own targets:\n%s", out)
+	}
+	gantryGo := filepath.Join(dir, "magefiles", "gantry.go")
+	current, err := os.ReadFile(gantryGo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	older := strings.Replace(string(current), "// Compile every image", "// Compile each image", 1)
+	if err := os.WriteFile(gantryGo, []byte(older), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := mage(t, dir, nil, "config"); err != nil || !strings.Contains(out, stale) || !strings.Contains(out, scaffold.RefreshCommand) {
+		t.Errorf("go tool mage config with another version's targets: %v, no line saying so with %q:\n%s", err, scaffold.RefreshCommand, out)
+	}
+	refresh := exec.Command("sh", "-c", scaffold.RefreshCommand)
+	refresh.Dir = dir
+	if out, err := refresh.CombinedOutput(); err != nil || !strings.Contains(string(out), "wrote ") {
+		t.Fatalf("%s: %v\n%s", scaffold.RefreshCommand, err, out)
+	}
+	if got, _ := os.ReadFile(gantryGo); !bytes.Equal(got, current) {
+		t.Errorf("after %s, magefiles/gantry.go is not this version's targets", scaffold.RefreshCommand)
+	}
+	if out, err := mage(t, dir, nil, "config"); err != nil || strings.Contains(out, stale) {
+		t.Errorf("after the refresh, go tool mage config: %v\n%s", err, out)
+	}
 }
 
 // TestInitVendoredThenRelease adopts testdata/verpkg (vendor/, two mains, a

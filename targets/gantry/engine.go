@@ -29,11 +29,15 @@ const engineMagefile = `//go:build mage
 package main
 
 import (
+	"github.com/gantrybuild/gantry/targets/setup"
+
 	//mage:import
 	_ "github.com/gantrybuild/gantry/targets"
 	//mage:import
 	_ "github.com/gantrybuild/gantry/targets/setup"
 )
+
+func init() { setup.WarnStaleTargets() }
 `
 
 // BuildModule is the module the magefiles are built in, seen from the

@@ -13,6 +13,7 @@ package setup
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/scaffold"
@@ -35,4 +36,18 @@ func Init(ctx context.Context, moduleDir string) error {
 		return fmt.Errorf("configuration: %w", err)
 	}
 	return scaffold.InitConfigured(ctx, moduleDir, s)
+}
+
+// WarnStaleTargets prints one line when the repository's
+// magefiles/gantry.go (in the working directory, the repository's root)
+// holds the targets of another version of Gantry than this engine's: after
+// an upgrade, a target the new version added is missing there, and one
+// whose arguments changed is called the old way. The engine runs it before
+// every target.
+func WarnStaleTargets() {
+	root, err := os.Getwd()
+	if err != nil || !scaffold.TargetsStale(root) {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "gantry: magefiles/gantry.go holds another version's targets than this engine's (Gantry was upgraded or downgraded): a target may be missing or take other arguments; refresh it with `%s` and commit it\n", scaffold.RefreshCommand)
 }

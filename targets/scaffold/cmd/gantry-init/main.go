@@ -5,6 +5,13 @@
 //
 // GANTRY_TEMPLATE, GANTRY_INIT_FORCE, GANTRY_INIT_DOCKERFILE and
 // GANTRY_INIT_KIT work as for `go tool mage init`; dir defaults to ".".
+//
+// With -targets it rewrites only magefiles/gantry.go, the generated targets,
+// for the kit version the build module pins (after an upgrade of Gantry:
+// the engine says when the file is another version's), and leaves the
+// magefile, go.mod files and pipeline alone:
+//
+//	go -C magefiles run github.com/gantrybuild/gantry/targets/scaffold/cmd/gantry-init -targets ..
 package main
 
 import (
@@ -12,6 +19,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 
 	"github.com/gantrybuild/gantry/targets/config"
 	"github.com/gantrybuild/gantry/targets/scaffold"
@@ -27,13 +36,30 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	args := os.Args[1:]
+	onlyTargets := len(args) > 0 && args[0] == "-targets"
+	if onlyTargets {
+		args = args[1:]
+	}
 	dir := "."
-	switch len(os.Args) {
-	case 1:
-	case 2:
-		dir = os.Args[1]
-	default:
-		return fmt.Errorf("usage: gantry-init [dir]")
+	switch {
+	case len(args) == 1 && !strings.HasPrefix(args[0], "-"):
+		dir = args[0]
+	case len(args) > 0:
+		return fmt.Errorf("usage: gantry-init [-targets] [dir] (got %q)", strings.Join(os.Args[1:], " "))
+	}
+	if onlyTargets {
+		changed, err := scaffold.RefreshTargets(dir)
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(dir, filepath.FromSlash(scaffold.TargetsPath))
+		if changed {
+			fmt.Printf("wrote %s: the targets of this version of Gantry; commit it\n", p)
+		} else {
+			fmt.Printf("%s is already this version's targets\n", p)
+		}
+		return nil
 	}
 	if err := config.CheckOSEnv(); err != nil {
 		return err
