@@ -90,6 +90,7 @@ type Config struct {
 	SBOM            SBOMConfig
 	SourceDateEpoch *time.Time // nil: use the commit time
 	Images          []ResolvedImage
+	Mage            string // the command mage runs with in this repository (MageCommand), for hints
 
 	outFrom, outGiven string // where Out came from and its value as set, for CheckOutGit
 }
@@ -163,7 +164,8 @@ func Load(p Project, env Env, root string) (*Config, error) {
 		return nil, err
 	}
 	c := &Config{
-		Out: p.Out, AllowDirty: p.AllowDirty, RequireVendor: p.RequireVendor,
+		Mage: MageCommand(root),
+		Out:  p.Out, AllowDirty: p.AllowDirty, RequireVendor: p.RequireVendor,
 		Compression: p.Compression, IndexFrom: slices.Clone(p.IndexFrom), Tags: slices.Clone(p.Tags), Jobs: p.Jobs,
 	}
 	if err := c.applyEnv(env); err != nil {

@@ -75,6 +75,7 @@ func TestLoadZeroConfig(t *testing.T) {
 			img.Vendor = true
 			return img
 		}()},
+		Mage: "go tool mage", // no magefiles/go.mod: mage is the root module's tool
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("Load(zero project) mismatch (-want +got):\n%s", diff)

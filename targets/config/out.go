@@ -18,7 +18,9 @@ import (
 // output directory can never cost a user files Gantry did not write.
 const OutMarker = ".gantry"
 
-const outMarkerText = "This directory was created by Gantry (https://github.com/gantrybuild/gantry) for its build output.\n`go tool mage clean` removes it, and only because this file is here.\n"
+const outMarkerText = "This directory was created by Gantry (https://github.com/gantrybuild/gantry) for its build output.\n" +
+	"Gantry's clean target removes it, and only because this file is here: `go tool mage clean`\n" +
+	"(`go -C magefiles tool mage -w .. clean` where mage is not a tool of the root module).\n"
 
 // checkOut refuses an output directory that builds could write into and
 // clean could delete although it is not Gantry's: the file system root, the

@@ -34,7 +34,7 @@ func Print(w io.Writer, c *Config, env Env) error {
 		fmt.Fprintf(tw, "created\tcommit time\n")
 	}
 	printPush(tw, c.Push)
-	printSign(tw, c.Sign)
+	printSign(tw, c.Sign, c.Mage)
 	printSBOM(tw, c.SBOM)
 	for _, t := range c.Images {
 		fmt.Fprintf(tw, "\nimage %s\t\n", t.Name)

@@ -183,10 +183,10 @@ func (s SignConfig) KeyFiles() []string {
 }
 
 // printSign writes the signing settings of Print (never a secret).
-func printSign(w io.Writer, c SignConfig) {
+func printSign(w io.Writer, c SignConfig, mage string) {
 	switch {
 	case c.Key == "" && !c.Keyless.Enabled:
-		fmt.Fprintf(w, "sign\toff (set GANTRY_SIGN_KEY to sign, or GANTRY_SIGN_KEYLESS=1 in CI; `go tool mage keygen` makes a key pair)\n")
+		fmt.Fprintf(w, "sign\toff (set GANTRY_SIGN_KEY to sign, or GANTRY_SIGN_KEYLESS=1 in CI; `%s keygen` makes a key pair)\n", mage)
 	case c.Skipped != "":
 		fmt.Fprintf(w, "sign\toff: %s\n", c.Skipped)
 	default:

@@ -109,3 +109,13 @@ func TestKeyFiles(t *testing.T) {
 		t.Errorf("KeyFiles (-want +got):\n%s", diff)
 	}
 }
+
+func TestPrintSignOffNamesTheMageCommand(t *testing.T) {
+	for _, mage := range []string{"go tool mage", "go -C magefiles tool mage -w .."} {
+		var b strings.Builder
+		printSign(&b, SignConfig{}, mage)
+		if want := "`" + mage + " keygen` makes a key pair"; !strings.Contains(b.String(), want) {
+			t.Errorf("sign off line %q lacks %q", b.String(), want)
+		}
+	}
+}
