@@ -32,7 +32,12 @@ type Data struct {
 	Images       []Image // one image per main package; empty: one from Image and Main
 	Mage         string  // the command that runs mage from the repository's root; empty: DefaultMage
 	KitGoVersion string  // Go version magefiles/go.mod needs (the higher of the app's and the kit's), e.g. 1.26; empty: GoVersion
+	Branch       string  // the branch whose pushes publish (GitHub; GitLab uses $CI_DEFAULT_BRANCH), e.g. main; empty: DefaultBranch
 }
+
+// DefaultBranch is the branch the pipelines publish from when init finds
+// none in the repository.
+const DefaultBranch = "main"
 
 // Image is one image the magefile configures.
 type Image struct {
@@ -61,6 +66,9 @@ func (d Data) withDefaults() Data {
 	}
 	if d.KitGoVersion == "" {
 		d.KitGoVersion = d.GoVersion
+	}
+	if d.Branch == "" {
+		d.Branch = DefaultBranch
 	}
 	return d
 }

@@ -28,6 +28,7 @@ var example = templates.Data{
 	Platforms: []string{"linux/amd64", "linux/arm64"},
 	Repo:      "ghcr.io/acme/shop",
 	GoVersion: "1.26",
+	Branch:    "trunk",
 }
 
 // minimal leaves out everything optional.

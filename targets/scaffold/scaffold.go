@@ -201,6 +201,10 @@ func Init(ctx context.Context, dir string, opts ...Option) error {
 	if !rootTool {
 		d.Mage = templates.BuildModuleMage
 	}
+	branchWhy := ""
+	if strings.HasPrefix(o.template, "github") {
+		d.Branch, branchWhy = defaultBranch(ctx, dir, o.env)
+	}
 	files, err := render(d, o)
 	if err != nil {
 		return err
@@ -314,6 +318,9 @@ func Init(ctx context.Context, dir string, opts ...Option) error {
 		fmt.Fprintf(o.out, "  %d. git push    # %s then builds on CI\n", step, ci.Path)
 	}
 	fmt.Fprintf(o.out, "  (%s -l lists every target; %s config shows every setting, and where the version is injected)\n", d.Mage, d.Mage)
+	if branchWhy != "" {
+		fmt.Fprintf(o.out, "  (the pipeline publishes on pushes to %s, %s, and on v* tags: edit its branches line to change that)\n", d.Branch, branchWhy)
+	}
 	return nil
 }
 
@@ -428,4 +435,27 @@ func ignoreDist(dir string) (bool, error) {
 		raw = append(raw, '\n')
 	}
 	return true, os.WriteFile(p, append(raw, "/dist/\n"...), 0o644)
+}
+
+// defaultBranch is the branch a GitHub pipeline publishes from (GitHub
+// workflows cannot name the default branch): origin's default branch,
+// else the branch checked out, else templates.DefaultBranch. why says
+// which it is.
+func defaultBranch(ctx context.Context, dir string, env []string) (branch, why string) {
+	ref := func(name string) string {
+		cmd := exec.CommandContext(ctx, "git", "-C", dir, "symbolic-ref", "--quiet", "--short", name)
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if b, ok := strings.CutPrefix(ref("refs/remotes/origin/HEAD"), "origin/"); ok && b != "" {
+		return b, "origin's default branch"
+	}
+	if b := ref("HEAD"); b != "" {
+		return b, "the branch checked out"
+	}
+	return templates.DefaultBranch, "as no git branch was found"
 }

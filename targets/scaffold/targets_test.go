@@ -2,7 +2,9 @@ package scaffold
 
 import (
 	"bytes"
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,4 +67,42 @@ func TestTargetsStaleAndRefresh(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestDefaultBranch(t *testing.T) {
+	git := func(t *testing.T, dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.email=t@example.com", "-c", "user.name=t"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	ctx := context.Background()
+	t.Run("no repository", func(t *testing.T) {
+		if b, why := defaultBranch(ctx, t.TempDir(), nil); b != "main" || !strings.Contains(why, "no git branch") {
+			t.Errorf("defaultBranch = %q (%s), want main", b, why)
+		}
+	})
+	t.Run("the branch checked out", func(t *testing.T) {
+		dir := t.TempDir()
+		git(t, dir, "init", "-q", "-b", "trunk")
+		if b, why := defaultBranch(ctx, dir, nil); b != "trunk" || !strings.Contains(why, "checked out") {
+			t.Errorf("defaultBranch = %q (%s), want trunk", b, why)
+		}
+	})
+	t.Run("origin's default branch, from a module in a subdirectory", func(t *testing.T) {
+		origin := t.TempDir()
+		git(t, origin, "init", "-q", "-b", "develop")
+		git(t, origin, "commit", "-q", "--allow-empty", "-m", "first")
+		clone := filepath.Join(t.TempDir(), "clone")
+		git(t, filepath.Dir(clone), "clone", "-q", origin, clone)
+		git(t, clone, "checkout", "-q", "-b", "feature")
+		sub := filepath.Join(clone, "svc")
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if b, why := defaultBranch(ctx, sub, nil); b != "develop" || !strings.Contains(why, "origin's default") {
+			t.Errorf("defaultBranch = %q (%s), want develop", b, why)
+		}
+	})
 }
