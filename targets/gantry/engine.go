@@ -70,6 +70,8 @@ func Engine(ctx context.Context, root string) (string, error) {
 	cache = filepath.Join(cache, "gantry", "engine")
 	bin := filepath.Join(cache, key, "engine"+exeSuffix())
 	if _, err := os.Stat(bin); err == nil {
+		now := time.Now()
+		os.Chtimes(filepath.Join(cache, key), now, now) // last used: removeOlder keeps the recent ones
 		return bin, nil
 	}
 	if err := build(ctx, dir, cache, key); err != nil {
@@ -140,25 +142,50 @@ func build(ctx context.Context, dir, cache, key string) error {
 	return nil
 }
 
-// removeOlder removes the engines built earlier for the same build module
-// (only the newest is ever run again) and those of build modules that no
-// longer exist (a deleted clone or temporary directory).
+// enginesPerModule is how many engines of one build module the cache
+// keeps: the one just built and the most recently used other, so that
+// switching between two settings that key the engine (GOFLAGS on and off,
+// two kit commits) does not rebuild it every time.
+const enginesPerModule = 2
+
+// removeOlder removes, besides the engine key just built, all but the most
+// recently used enginesPerModule-1 other engines of the same build module,
+// and the engines of build modules that no longer exist (a deleted clone
+// or temporary directory).
 func removeOlder(cache, key, dir string) {
 	entries, err := os.ReadDir(cache)
 	if err != nil {
 		return
 	}
+	type engine struct {
+		path string
+		used time.Time
+	}
+	var same []engine
 	for _, e := range entries {
 		if e.Name() == key || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		src, err := os.ReadFile(filepath.Join(cache, e.Name(), "source"))
+		path := filepath.Join(cache, e.Name())
+		src, err := os.ReadFile(filepath.Join(path, "source"))
 		if err != nil {
 			continue
 		}
 		other := strings.TrimSpace(string(src))
-		if _, statErr := os.Stat(filepath.Join(other, "go.mod")); other == dir || errors.Is(statErr, fs.ErrNotExist) {
-			os.RemoveAll(filepath.Join(cache, e.Name()))
+		if _, statErr := os.Stat(filepath.Join(other, "go.mod")); errors.Is(statErr, fs.ErrNotExist) {
+			os.RemoveAll(path)
+			continue
+		}
+		if other == dir {
+			if fi, err := os.Stat(path); err == nil {
+				same = append(same, engine{path, fi.ModTime()})
+			}
+		}
+	}
+	sort.Slice(same, func(i, j int) bool { return same[i].used.After(same[j].used) })
+	for i, e := range same {
+		if i >= enginesPerModule-1 {
+			os.RemoveAll(e.path)
 		}
 	}
 }

@@ -154,3 +154,37 @@ func TestAbsoluteReplaces(t *testing.T) {
 		t.Errorf("%d replace directives, want 2:\n%s", len(mf.Replace), b)
 	}
 }
+
+func TestRemoveOlder(t *testing.T) {
+	cache := t.TempDir()
+	mod := t.TempDir() // the build module
+	if err := os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module example.com/app/magefiles\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	otherMod := t.TempDir()
+	os.WriteFile(filepath.Join(otherMod, "go.mod"), []byte("module example.com/other/magefiles\n"), 0o644)
+	now := time.Now()
+	engine := func(key, source string, used time.Time) {
+		d := filepath.Join(cache, key)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(d, "source"), []byte(source+"\n"), 0o644)
+		os.WriteFile(filepath.Join(d, "engine"), []byte("bin"), 0o755)
+		if err := os.Chtimes(d, used, used); err != nil {
+			t.Fatal(err)
+		}
+	}
+	engine("new", mod, now)                                    // just built
+	engine("recent", mod, now.Add(-time.Hour))                 // the other settings, used an hour ago
+	engine("old", mod, now.Add(-48*time.Hour))                 // older still
+	engine("other-module", otherMod, now.Add(-72*time.Hour))   // another build module: kept
+	engine("gone", filepath.Join(t.TempDir(), "deleted"), now) // its build module is gone
+	os.MkdirAll(filepath.Join(cache, ".build-123"), 0o755)     // a build in progress
+	removeOlder(cache, "new", mod)
+	for key, want := range map[string]bool{"new": true, "recent": true, "old": false, "other-module": true, "gone": false, ".build-123": true} {
+		if _, err := os.Stat(filepath.Join(cache, key)); (err == nil) != want {
+			t.Errorf("%s kept = %v, want %v", key, err == nil, want)
+		}
+	}
+}
