@@ -31,6 +31,7 @@ type Injection struct {
 	Detected bool   // Use was detected, not configured
 	Problem  string // the configured variable cannot be set: the build must not run
 	Note     string // one line for the log and `mage config` ("" when Use is the variable as configured)
+	Absent   bool   // nothing to detect: no variable of the role where it was looked for
 }
 
 // Plan is the injections of one image: version, revision, build time.
@@ -59,8 +60,18 @@ func (p Plan) Err() error {
 	return errors.Join(errs...)
 }
 
-// Notes are the lines that say what was detected or left out.
+// Notes are the lines that say what was detected or left out. A program
+// with none of the variables gets one line, not one per role (Lines, for
+// `mage config`, still says where each was looked for).
 func (p Plan) Notes() []string {
+	if len(p) > 1 && !slices.ContainsFunc(p, func(in Injection) bool { return !in.Absent }) {
+		var roles, fields []string
+		for _, in := range p {
+			roles, fields = append(roles, in.Role), append(fields, in.Field)
+		}
+		return []string{fmt.Sprintf("nothing injected: no %s variable found (`config` says where each was looked for); set %s to inject them, or \"-\" for none",
+			joinOr(roles, "or"), joinOr(fields, "and"))}
+	}
 	var out []string
 	for _, in := range p {
 		switch {
@@ -90,6 +101,14 @@ func (p Plan) Lines() []string {
 		}
 	}
 	return out
+}
+
+// joinOr joins words as a sentence does: a, b or c.
+func joinOr(words []string, conj string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " " + conj + " " + words[len(words)-1]
 }
 
 // names are the variable names looked for, per role, in order of
@@ -138,7 +157,7 @@ func Decide(mainPkg, mainPath string, vars []config.LinkVar, pkgs []Package) Pla
 		case v.Explicit:
 			in.Problem = fmt.Sprintf("%s %s cannot receive the %s: %s; set %s to a string variable of the build (e.g. main.%s), or \"-\" to inject none", v.Field, v.Symbol, v.Role, why, v.Field, names[v.Role][0])
 		default:
-			in.Use, in.Detected, in.Note = detect(v, why, mainPkg, versionPkg, pkgs)
+			in.Use, in.Detected, in.Note, in.Absent = detect(v, why, mainPkg, versionPkg, pkgs)
 		}
 		if v.Role == "version" && in.Use != "" {
 			versionPkg, _ = split(in.Use)
@@ -152,7 +171,7 @@ func Decide(mainPkg, mainPath string, vars []config.LinkVar, pkgs []Package) Pla
 // there: in the main package, else (for the version) in the packages of the
 // main package's module, else (for the revision and build time) in the
 // package the version was found in.
-func detect(v config.LinkVar, why, mainPkg, versionPkg string, pkgs []Package) (use string, detected bool, note string) {
+func detect(v config.LinkVar, why, mainPkg, versionPkg string, pkgs []Package) (use string, detected bool, note string, absent bool) {
 	type found struct{ pkg, name string }
 	var cands []found
 	for _, p := range pkgs {
@@ -188,7 +207,7 @@ func detect(v config.LinkVar, why, mainPkg, versionPkg string, pkgs []Package) (
 	switch len(cands) {
 	case 1:
 		sym := cands[0].pkg + "." + cands[0].name
-		return sym, true, fmt.Sprintf("%s → %s (detected, as %s; set %s to choose another, or \"-\" for none)", v.Role, sym, why, v.Field)
+		return sym, true, fmt.Sprintf("%s → %s (detected, as %s; set %s to choose another, or \"-\" for none)", v.Role, sym, why, v.Field), false
 	case 0:
 		where := "the main package"
 		if v.Role == "version" {
@@ -196,14 +215,14 @@ func detect(v config.LinkVar, why, mainPkg, versionPkg string, pkgs []Package) (
 		} else if versionPkg != "main" {
 			where = "the main package or " + versionPkg
 		}
-		return "", false, fmt.Sprintf("%s: not injected (%s, and no string variable named %s in %s); set %s to inject it", v.Role, why, strings.Join(names[v.Role], "/"), where, v.Field)
+		return "", false, fmt.Sprintf("%s: not injected (%s, and no string variable named %s in %s); set %s to inject it", v.Role, why, strings.Join(names[v.Role], "/"), where, v.Field), true
 	}
 	var syms []string
 	for _, c := range cands {
 		syms = append(syms, c.pkg+"."+c.name)
 	}
 	syms = slices.Compact(syms)
-	return "", false, fmt.Sprintf("%s: not injected (%s, and several candidates: %s); set %s to one of them", v.Role, why, strings.Join(syms, ", "), v.Field)
+	return "", false, fmt.Sprintf("%s: not injected (%s, and several candidates: %s); set %s to one of them", v.Role, why, strings.Join(syms, ", "), v.Field), false
 }
 
 // split cuts an -X symbol into import path and name.

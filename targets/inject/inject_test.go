@@ -125,6 +125,8 @@ func TestDecide(t *testing.T) {
 		{name: "explicit main package by import path", vars: explicit("example.com/app/cmd/app.version"), pkgs: []Package{mainOnly},
 			use: []string{""}, problem: "the linker calls the main package example.com/app/cmd/app main, so -X needs main.version"},
 		{name: "dash disables", vars: []config.LinkVar{{Role: "version", Field: "VersionVar", Symbol: "-", Explicit: true}}, pkgs: []Package{bareMain}, use: []string{""}},
+		{name: "none of the three: one line", vars: defaults, pkgs: []Package{bareMain, dep}, use: []string{"", "", ""},
+			note: "nothing injected: no version, revision or build time variable found (`config` says where each was looked for); set VersionVar, RevisionVar and BuildTimeVar to inject them, or \"-\" for none"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,6 +147,9 @@ func TestDecide(t *testing.T) {
 			}
 			if tc.note != "" && !strings.Contains(strings.Join(plan.Notes(), "\n"), tc.note) {
 				t.Errorf("notes %q lack %q", plan.Notes(), tc.note)
+			}
+			if strings.HasPrefix(tc.note, "nothing injected") && len(plan.Notes()) != 1 {
+				t.Errorf("notes %q, want the one line", plan.Notes())
 			}
 			if len(plan.Lines()) != len(tc.vars) {
 				t.Errorf("Lines() = %q, want one a variable", plan.Lines())

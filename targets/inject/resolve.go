@@ -331,7 +331,7 @@ func moduleFiles(dir string) []string {
 
 func cacheKey(req Request, vars goenv.Vars) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "gantry inject 1\n%s\n%s\n%v\n%v\n", req.Dir, req.Main, req.Tags, req.Vendor)
+	fmt.Fprintf(h, "gantry inject 2\n%s\n%s\n%v\n%v\n", req.Dir, req.Main, req.Tags, req.Vendor)
 	for _, kv := range compile.Env(nil, req.Platform) {
 		fmt.Fprintf(h, "env %s\n", kv)
 	}
