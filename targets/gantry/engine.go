@@ -59,7 +59,7 @@ func Engine(ctx context.Context, root string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	key, err := Key(dir)
+	key, parts, err := keyParts(dir)
 	if err != nil {
 		return "", err
 	}
@@ -74,10 +74,102 @@ func Engine(ctx context.Context, root string) (string, error) {
 		os.Chtimes(filepath.Join(cache, key), now, now) // last used: removeOlder keeps the recent ones
 		return bin, nil
 	}
-	if err := build(ctx, dir, cache, key); err != nil {
+	if err := build(ctx, dir, cache, key, parts); err != nil {
 		return "", err
 	}
 	return bin, nil
+}
+
+// keyFile, in an engine's directory, holds the parts of its key.
+const keyFile = "key.txt"
+
+// lastParts returns the key parts of the most recently used engine of the
+// build module dir: nil when there is none, empty when it recorded none.
+func lastParts(cache, dir string) []string {
+	entries, err := os.ReadDir(cache)
+	if err != nil {
+		return nil
+	}
+	var parts []string
+	var newest time.Time
+	for _, e := range entries {
+		path := filepath.Join(cache, e.Name())
+		src, err := os.ReadFile(filepath.Join(path, "source"))
+		if err != nil || strings.TrimSpace(string(src)) != dir {
+			continue
+		}
+		fi, err := os.Stat(path)
+		if err != nil || (parts != nil && !fi.ModTime().After(newest)) {
+			continue
+		}
+		newest, parts = fi.ModTime(), []string{}
+		if data, err := os.ReadFile(filepath.Join(path, keyFile)); err == nil {
+			parts = strings.Split(strings.TrimSpace(string(data)), "\n")
+		}
+	}
+	return parts
+}
+
+// keyChange says, for the line that announces a build, which inputs of
+// the key differ from the last engine's (before: nil for no engine yet,
+// empty for one that recorded none).
+func keyChange(before, after []string) string {
+	switch {
+	case before == nil:
+		return "the first for this build module"
+	case len(before) == 0:
+		return "the last one did not record its inputs"
+	}
+	digest := func(parts []string) map[string]string {
+		m := map[string]string{}
+		for _, p := range parts {
+			name, sum, _ := strings.Cut(p, "\t")
+			m[name] = sum
+		}
+		return m
+	}
+	old, cur := digest(before), digest(after)
+	var changed, gone []string
+	for _, p := range after {
+		name, _, _ := strings.Cut(p, "\t")
+		if old[name] != cur[name] {
+			changed = append(changed, describePart(name))
+		}
+	}
+	for _, p := range before {
+		if name, _, _ := strings.Cut(p, "\t"); cur[name] == "" && old[name] != "" {
+			gone = append(gone, describePart(name))
+		}
+	}
+	var says []string
+	if len(changed) > 0 {
+		says = append(says, strings.Join(changed, ", ")+" changed")
+	}
+	if len(gone) > 0 {
+		says = append(says, strings.Join(gone, ", ")+" gone")
+	}
+	if len(says) == 0 {
+		return "the last one's inputs are unchanged: rebuilt"
+	}
+	return strings.Join(says, "; ")
+}
+
+// describePart names a key input for people.
+func describePart(name string) string {
+	switch {
+	case name == "engine":
+		return "Gantry's engine magefile"
+	case name == "toolchain":
+		return "the Go toolchain"
+	case name == "env":
+		return "the GO*/CGO_* environment"
+	case name == "goenv":
+		return "the go env -w settings"
+	case strings.HasPrefix(name, "replace "):
+		_, to, _ := strings.Cut(name, " => ")
+		return "the files under " + to
+	}
+	return name
 }
 
 func exeSuffix() string {
@@ -91,9 +183,9 @@ func exeSuffix() string {
 // cache: the build module's go.mod (local replace directives made
 // absolute) and go.sum, and engineMagefile. The result is moved into place
 // whole, so a concurrent or interrupted build never leaves a partial engine.
-func build(ctx context.Context, dir, cache, key string) error {
+func build(ctx context.Context, dir, cache, key string, parts []string) error {
 	start := time.Now()
-	fmt.Fprintf(os.Stderr, "gantry: building the engine for this kit, build module and toolchain (once per change of them) …\n")
+	fmt.Fprintf(os.Stderr, "gantry: building the engine for this kit, build module and toolchain (once per change of them: %s) …\n", keyChange(lastParts(cache, dir), parts))
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return fmt.Errorf("creating the engine cache: %w", err)
 	}
@@ -118,6 +210,9 @@ func build(ctx context.Context, dir, cache, key string) error {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(tmp, "source"), []byte(dir+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, keyFile), []byte(strings.Join(parts, "\n")+"\n"), 0o644); err != nil {
 		return err
 	}
 	// -s -w: no symbol table or DWARF, a quicker link and a third less to
@@ -224,10 +319,19 @@ func absoluteReplaces(dir string) ([]byte, error) {
 // magefile (the engine is built by the same go command), the Go settings of
 // the environment and of `go env -w`, and the engine's own magefile.
 func Key(dir string) (string, error) {
+	key, _, err := keyParts(dir)
+	return key, err
+}
+
+// keyParts is Key, and one line per input it covers ("name digest"), which
+// the engine keeps (keyFile) so that the next build can say what changed.
+func keyParts(dir string) (key string, parts []string, err error) {
 	h := sha256.New()
 	field := func(name string, data []byte) {
 		fmt.Fprintf(h, "%s %d\n", name, len(data))
 		h.Write(data)
+		sum := sha256.Sum256(data)
+		parts = append(parts, name+"\t"+hex.EncodeToString(sum[:8]))
 	}
 	field("engine", []byte(engineMagefile))
 	field("toolchain", []byte(runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH))
@@ -239,17 +343,17 @@ func Key(dir string) (string, error) {
 	}
 	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	field("go.mod", gomod)
 	sum, err := os.ReadFile(filepath.Join(dir, "go.sum"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", err
+		return "", nil, err
 	}
 	field("go.sum", sum)
 	mf, err := modfile.Parse(filepath.Join(dir, "go.mod"), gomod, nil)
 	if err != nil {
-		return "", fmt.Errorf("reading %s/go.mod: %w", dir, err)
+		return "", nil, fmt.Errorf("reading %s/go.mod: %w", dir, err)
 	}
 	for _, r := range mf.Replace {
 		if !modfile.IsDirectoryPath(r.New.Path) {
@@ -261,11 +365,11 @@ func Key(dir string) (string, error) {
 		}
 		sig, err := treeSignature(local)
 		if err != nil {
-			return "", fmt.Errorf("reading the replace directory %s of %s/go.mod: %w", r.New.Path, dir, err)
+			return "", nil, fmt.Errorf("reading the replace directory %s of %s/go.mod: %w", r.New.Path, dir, err)
 		}
 		field("replace "+r.Old.Path+" => "+r.New.Path, sig)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:32], nil
+	return hex.EncodeToString(h.Sum(nil))[:32], parts, nil
 }
 
 // treeSignature lists every file of a module directory that the go command

@@ -188,3 +188,59 @@ func TestRemoveOlder(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyChange(t *testing.T) {
+	base := []string{"engine\taa", "toolchain\tbb", "env\tcc", "go.mod\tdd", "go.sum\tee", "replace github.com/gantrybuild/gantry => ../kit\tff"}
+	with := func(name, sum string) []string {
+		var out []string
+		for _, p := range base {
+			if n, _, _ := strings.Cut(p, "\t"); n == name {
+				p = name + "\t" + sum
+			}
+			out = append(out, p)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name          string
+		before, after []string
+		want          string
+	}{
+		{"no engine yet", nil, base, "the first for this build module"},
+		{"an engine of an earlier Gantry", []string{}, base, "the last one did not record its inputs"},
+		{"a kit upgrade", base, with("go.sum", "e2"), "go.sum changed"},
+		{"an edit in the kit's clone", base, with("replace github.com/gantrybuild/gantry => ../kit", "f2"), "the files under ../kit changed"},
+		{"a new toolchain and settings", base, with("toolchain", "b2")[:2:2], "the Go toolchain changed; the GO*/CGO_* environment, go.mod, go.sum, the files under ../kit gone"},
+		{"go env -w appeared", base, append(with("env", "c2"), "goenv\tgg"), "the GO*/CGO_* environment, the go env -w settings changed"},
+		{"nothing", base, base, "the last one's inputs are unchanged: rebuilt"},
+	} {
+		if got := keyChange(tc.before, tc.after); got != tc.want {
+			t.Errorf("%s: keyChange = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestKeyPartsMatchKey checks that the parts cover what the key does: two
+// build modules that differ in one input differ in that part only.
+func TestKeyPartsMatchKey(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/app/magefiles\n\ngo 1.26\n"), 0o644)
+	key1, parts1, err := keyParts(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := Key(dir); k != key1 {
+		t.Fatalf("Key = %s, keyParts = %s", k, key1)
+	}
+	os.WriteFile(filepath.Join(dir, "go.sum"), []byte("example.com/x v1.0.0 h1:abc=\n"), 0o644)
+	key2, parts2, err := keyParts(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key1 == key2 {
+		t.Fatal("a go.sum change left the key as it was")
+	}
+	if got := keyChange(parts1, parts2); got != "go.sum changed" {
+		t.Errorf("keyChange = %q, want go.sum changed", got)
+	}
+}
