@@ -229,6 +229,7 @@ func ResolveAll(ctx context.Context, reqs []Request) ([]Plan, []error) {
 			continue
 		}
 		key := cacheKey(*req, vars)
+		start := time.Now() // before the shapes are read: a change after it is not recorded
 		rec, state := loadCache(req.CacheFile, key)
 		switch state {
 		case planHolds:
@@ -238,7 +239,6 @@ func ResolveAll(ctx context.Context, reqs []Request) ([]Plan, []error) {
 			// Edits go list would not see (function bodies, declarations):
 			// the recorded listing is scanned again, the changed packages
 			// parsed, without go list.
-			start := time.Now()
 			sc, err := scan(*req, rec.Listed, scanCacheFor(req.CacheFile))
 			if err == nil {
 				plans[i] = Decide(req.Main, sc.mainPath, req.Vars, sc.pkgs)
