@@ -53,11 +53,14 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		p := filepath.Join(dir, filepath.FromSlash(scaffold.TargetsPath))
+		root, err := filepath.Abs(dir)
+		if err != nil {
+			root = dir
+		}
 		if changed {
-			fmt.Printf("wrote %s: the targets of this version of Gantry; commit it\n", p)
+			fmt.Printf("wrote %s in %s: the targets of this version of Gantry; commit it\n", scaffold.TargetsPath, root)
 		} else {
-			fmt.Printf("%s is already this version's targets\n", p)
+			fmt.Printf("%s in %s is already this version's targets\n", scaffold.TargetsPath, root)
 		}
 		return nil
 	}
