@@ -69,7 +69,7 @@ func (p Plan) Notes() []string {
 		for _, in := range p {
 			roles, fields = append(roles, in.Role), append(fields, in.Field)
 		}
-		return []string{fmt.Sprintf("nothing injected: no %s variable found (`config` says where each was looked for); set %s to inject them, or \"-\" for none",
+		return []string{fmt.Sprintf("nothing injected: no %s variable found (the config target says where each was looked for); set %s to inject them, or \"-\" for none",
 			joinOr(roles, "or"), joinOr(fields, "and"))}
 	}
 	var out []string

@@ -126,7 +126,7 @@ func TestDecide(t *testing.T) {
 			use: []string{""}, problem: "the linker calls the main package example.com/app/cmd/app main, so -X needs main.version"},
 		{name: "dash disables", vars: []config.LinkVar{{Role: "version", Field: "VersionVar", Symbol: "-", Explicit: true}}, pkgs: []Package{bareMain}, use: []string{""}},
 		{name: "none of the three: one line", vars: defaults, pkgs: []Package{bareMain, dep}, use: []string{"", "", ""},
-			note: "nothing injected: no version, revision or build time variable found (`config` says where each was looked for); set VersionVar, RevisionVar and BuildTimeVar to inject them, or \"-\" for none"},
+			note: "nothing injected: no version, revision or build time variable found (the config target says where each was looked for); set VersionVar, RevisionVar and BuildTimeVar to inject them, or \"-\" for none"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
