@@ -336,6 +336,17 @@ func TestScanCache(t *testing.T) {
 	if got := resolve(); got != "" {
 		t.Errorf("with a remembered scan that lacks Version, Version = %q; want it not injected (the scan was not reused)", got)
 	}
+	// A package whose files are gone leaves the file when it is saved.
+	c = loadScanCache(file)
+	c.entries["example.com/gone own"] = &scanEntry{Files: []string{filepath.Join(dir, "gone", "gone.go")}, Sigs: []string{"x"}}
+	c.dirty = true
+	c.save()
+	if _, ok := loadScanCache(file).entries["example.com/gone own"]; ok {
+		t.Error("the scan of a package whose files are gone was kept")
+	}
+	if _, ok := loadScanCache(file).entries[key]; !ok {
+		t.Error("saving dropped the scan of a package that still exists")
+	}
 	// A touched file makes the package be parsed again.
 	later := time.Now().Add(time.Minute)
 	if err := os.Chtimes(e.Files[0], later, later); err != nil {

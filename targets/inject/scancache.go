@@ -100,9 +100,13 @@ func (c *scanCache) save() {
 	}
 	keep := map[string]*scanEntry{}
 	for k, e := range c.entries {
-		if !e.racy {
-			keep[k] = e
+		if e.racy || len(e.Files) == 0 {
+			continue
 		}
+		if _, err := os.Stat(e.Files[0]); err != nil {
+			continue // a package removed or moved: its scan can never answer again
+		}
+		keep[k] = e
 	}
 	raw, err := json.Marshal(keep)
 	if err != nil {
