@@ -45,7 +45,7 @@ func appLayer(ctx context.Context, req *Request, p string, created time.Time, mt
 		// go build found it up to date it only moved its times, and its
 		// build ID, which ends in a hash of its content, says so.
 		stats := statcache.Load(filepath.Join(cache.dir, "layers", "binary-"+filepath.Base(req.Binary)+".stat.txt"))
-		hexSum, err := stats.ValueByID(req.Binary, statcache.SHA256, func(f *os.File) string { return goBuildID(f) }, func(r io.Reader) (string, error) {
+		hexSum, err := stats.ValueByID(req.Binary, statcache.SHA256, goBuildID, func(r io.Reader) (string, error) {
 			h := sha256.New()
 			n, err := io.Copy(h, ctxReader{ctx, r})
 			if err != nil {

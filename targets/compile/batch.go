@@ -1,14 +1,21 @@
 package compile
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gantrybuild/gantry/targets/internal/shared"
+	"github.com/gantrybuild/gantry/targets/platform"
 )
 
 // Batching: `go build -o dir/ ./cmd/a ./cmd/b` loads the module's packages
@@ -173,4 +180,95 @@ func pruneStages(outDir string, used []string, now time.Time) {
 			os.RemoveAll(filepath.Join(root, e.Name()))
 		}
 	}
+}
+
+// buildBatch builds the binaries of batch (indices into specs, all of one
+// group) with one go build into their staging directory and links each to
+// its output name. It is skipped when the shortcut vouches for every one.
+func buildBatch(ctx context.Context, reqs []Request, specs []spec, batch []int, pkgs []string, stage string, logs []io.Writer) (built bool, err error) {
+	first := specs[batch[0]]
+	req := reqs[first.req]
+	plat := platform.String(first.plat)
+	if first.sc != nil {
+		fresh := true
+		for _, i := range batch {
+			fresh = fresh && first.sc.upToDate(specs[i].out, specs[i].key)
+		}
+		if fresh {
+			for j, i := range batch {
+				fmt.Fprintf(logs[specs[i].req], "compile: %s for %s -> %s (up to date: no input changed since it was built)\n", pkgs[j], plat, shared.RelPath(specs[i].out))
+			}
+			return false, nil
+		}
+		for _, i := range batch {
+			first.sc.forget(specs[i].out)
+		}
+	}
+	start := time.Now()
+	if err := os.MkdirAll(stage, 0o755); err != nil {
+		return false, fmt.Errorf("compiling %s for %s: creating staging directory: %w", strings.Join(pkgs, ", "), plat, err)
+	}
+	args := append(slices.Clip(first.flags), "-o", stage+string(filepath.Separator))
+	args = append(args, pkgs...)
+	err = runGo(ctx, req, args, first.env)
+	for _, i := range batch {
+		if err == nil {
+			err = publish(filepath.Join(stage, specs[i].exe), specs[i].out)
+		}
+	}
+	together := strings.Join(pkgs, ", ")
+	if err != nil {
+		for _, i := range batch {
+			fmt.Fprintf(logs[specs[i].req], "compile: %s for %s failed after %s\n", together, plat, since(start))
+		}
+		return false, fmt.Errorf("compiling %s for %s: %w", together, plat, err)
+	}
+	for j, i := range batch {
+		fmt.Fprintf(logs[specs[i].req], "compile: %s for %s -> %s (%s, one go build for %s)\n", pkgs[j], plat, shared.RelPath(specs[i].out), since(start), together)
+	}
+	return true, nil
+}
+
+// publish makes out the file staged: a hard link, so that the staged file
+// stays where go build looks for it next time, or a copy where the file
+// system has no hard links. It replaces out atomically and leaves it alone
+// when it is already the staged file.
+func publish(staged, out string) error {
+	sfi, err := os.Stat(staged)
+	if err != nil {
+		return fmt.Errorf("go build did not write %s: %w", staged, err)
+	}
+	if ofi, err := os.Lstat(out); err == nil && os.SameFile(sfi, ofi) {
+		return nil
+	}
+	tmp := out + ".tmp-link"
+	os.Remove(tmp)
+	if err := os.Link(staged, tmp); err != nil {
+		if err := copyFile(staged, tmp, sfi.Mode()); err != nil {
+			return fmt.Errorf("copying %s to %s: %w", staged, out, err)
+		}
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("linking %s to %s: %w", staged, out, err)
+	}
+	return nil
+}
+
+func copyFile(src, dst string, mode fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode.Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	return out.Close()
 }

@@ -86,28 +86,52 @@ const keyFile = "key.txt"
 // lastParts returns the key parts of the most recently used engine of the
 // build module dir: nil when there is none, empty when it recorded none.
 func lastParts(cache, dir string) []string {
+	var last *cachedEngine
+	for _, e := range cachedEngines(cache) {
+		if e.source == dir && (last == nil || e.used.After(last.used)) {
+			last = &e
+		}
+	}
+	if last == nil {
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(last.path, keyFile))
+	if err != nil {
+		return []string{}
+	}
+	return strings.Split(strings.TrimSpace(string(data)), "\n")
+}
+
+// cachedEngine is an engine in the cache, with the build module it was
+// built from and when it was last used.
+type cachedEngine struct {
+	key, path, source string
+	used              time.Time
+}
+
+// cachedEngines lists the engines of the cache (not the builds under way).
+func cachedEngines(cache string) []cachedEngine {
 	entries, err := os.ReadDir(cache)
 	if err != nil {
 		return nil
 	}
-	var parts []string
-	var newest time.Time
+	var out []cachedEngine
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
 		path := filepath.Join(cache, e.Name())
 		src, err := os.ReadFile(filepath.Join(path, "source"))
-		if err != nil || strings.TrimSpace(string(src)) != dir {
+		if err != nil {
 			continue
 		}
 		fi, err := os.Stat(path)
-		if err != nil || (parts != nil && !fi.ModTime().After(newest)) {
+		if err != nil {
 			continue
 		}
-		newest, parts = fi.ModTime(), []string{}
-		if data, err := os.ReadFile(filepath.Join(path, keyFile)); err == nil {
-			parts = strings.Split(strings.TrimSpace(string(data)), "\n")
-		}
+		out = append(out, cachedEngine{key: e.Name(), path: path, source: strings.TrimSpace(string(src)), used: fi.ModTime()})
 	}
-	return parts
+	return out
 }
 
 // keyChange says, for the line that announces a build, which inputs of
@@ -248,33 +272,17 @@ const enginesPerModule = 2
 // and the engines of build modules that no longer exist (a deleted clone
 // or temporary directory).
 func removeOlder(cache, key, dir string) {
-	entries, err := os.ReadDir(cache)
-	if err != nil {
-		return
-	}
-	type engine struct {
-		path string
-		used time.Time
-	}
-	var same []engine
-	for _, e := range entries {
-		if e.Name() == key || strings.HasPrefix(e.Name(), ".") {
+	var same []cachedEngine
+	for _, e := range cachedEngines(cache) {
+		if e.key == key {
 			continue
 		}
-		path := filepath.Join(cache, e.Name())
-		src, err := os.ReadFile(filepath.Join(path, "source"))
-		if err != nil {
+		if _, err := os.Stat(filepath.Join(e.source, "go.mod")); errors.Is(err, fs.ErrNotExist) {
+			os.RemoveAll(e.path)
 			continue
 		}
-		other := strings.TrimSpace(string(src))
-		if _, statErr := os.Stat(filepath.Join(other, "go.mod")); errors.Is(statErr, fs.ErrNotExist) {
-			os.RemoveAll(path)
-			continue
-		}
-		if other == dir {
-			if fi, err := os.Stat(path); err == nil {
-				same = append(same, engine{path, fi.ModTime()})
-			}
+		if e.source == dir {
+			same = append(same, e)
 		}
 	}
 	sort.Slice(same, func(i, j int) bool { return same[i].used.After(same[j].used) })
@@ -323,15 +331,13 @@ func Key(dir string) (string, error) {
 	return key, err
 }
 
-// keyParts is Key, and one line per input it covers ("name digest"), which
-// the engine keeps (keyFile) so that the next build can say what changed.
+// keyParts is Key, and one line per input it covers ("name\tdigest"),
+// which the engine keeps (keyFile) so that the next build can say what
+// changed. The key is the digest of the parts: each input is hashed once.
 func keyParts(dir string) (key string, parts []string, err error) {
-	h := sha256.New()
 	field := func(name string, data []byte) {
-		fmt.Fprintf(h, "%s %d\n", name, len(data))
-		h.Write(data)
 		sum := sha256.Sum256(data)
-		parts = append(parts, name+"\t"+hex.EncodeToString(sum[:8]))
+		parts = append(parts, strings.NewReplacer("\t", " ", "\n", " ").Replace(name)+"\t"+hex.EncodeToString(sum[:]))
 	}
 	field("engine", []byte(engineMagefile))
 	field("toolchain", []byte(runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH))
@@ -369,7 +375,8 @@ func keyParts(dir string) (key string, parts []string, err error) {
 		}
 		field("replace "+r.Old.Path+" => "+r.New.Path, sig)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:32], parts, nil
+	digest := sha256.Sum256([]byte(strings.Join(parts, "\n")))
+	return hex.EncodeToString(digest[:])[:32], parts, nil
 }
 
 // treeSignature lists every file of a module directory that the go command

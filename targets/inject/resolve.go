@@ -82,7 +82,8 @@ type listed struct {
 type scanned struct {
 	pkgs     []Package
 	mainPath string
-	inputs   []string // the files and directories read
+	inputs   []string          // the files and directories read
+	shapes   map[string]string // the shapes (goShape) of the Go files read
 	// listed are the go list entries scanned (the main last), without their
 	// Deps: what a later run scans again, without go list, when no input
 	// changed in a way go list would see (see graphHolds).
@@ -148,7 +149,7 @@ func scan(req Request, all []listed, cache *scanCache) (scanned, error) {
 			wanted[p] = true
 		}
 	}
-	out := scanned{inputs: moduleFiles(req.Dir), mainPath: all[len(all)-1].ImportPath}
+	out := scanned{inputs: moduleFiles(req.Dir), mainPath: all[len(all)-1].ImportPath, shapes: map[string]string{}}
 	fset := token.NewFileSet()
 	for i, l := range all {
 		if l.Error != nil && i == len(all)-1 {
@@ -172,21 +173,27 @@ func scan(req Request, all []listed, cache *scanCache) (scanned, error) {
 		}
 		out.inputs = append(out.inputs, paths...)
 		key := scanKey(l.ImportPath, isMain, own)
-		if pkg, ok := cache.get(key, paths); ok {
-			out.pkgs = append(out.pkgs, pkg)
-			continue
-		}
-		readAt := time.Now()
-		files := make([]*ast.File, 0, len(paths))
-		for _, p := range paths {
-			f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
-			if err != nil {
-				return scanned{}, fmt.Errorf("reading %s: %w", p, err)
+		pkg, shapes, ok := cache.get(key, paths)
+		if !ok {
+			readAt := time.Now()
+			files := make([]*ast.File, len(paths))
+			shapes = make([]string, len(paths))
+			for j, p := range paths {
+				src, err := os.ReadFile(p)
+				if err == nil {
+					files[j], err = parser.ParseFile(fset, p, src, parser.SkipObjectResolution)
+				}
+				if err != nil {
+					return scanned{}, fmt.Errorf("reading %s: %w", p, err)
+				}
+				shapes[j] = goShape(fset, files[j], src)
 			}
-			files = append(files, f)
+			pkg = Scan(path, isMain, own, files)
+			cache.put(key, paths, shapes, readAt, pkg)
 		}
-		pkg := Scan(path, isMain, own, files)
-		cache.put(key, paths, readAt, pkg)
+		for j, p := range paths {
+			out.shapes[p] = shapes[j]
+		}
 		out.pkgs = append(out.pkgs, pkg)
 	}
 	return out, nil
@@ -413,7 +420,13 @@ func loadCache(file, key string) (record, int) {
 func saveCache(file, key string, sc scanned, readAt time.Time, plan Plan) {
 	r := record{Key: key, Inputs: map[string]string{}, Shapes: map[string]string{}, Listed: sc.listed, Plan: plan}
 	for _, p := range sc.inputs {
-		shape := shapeOf(p) // before the signature: a change after it is seen by it
+		// The Go files' shapes are from scan's read of them, the others'
+		// are read now; either way before the signature, so that a change
+		// after it is seen by it.
+		shape, read := sc.shapes[p]
+		if !read {
+			shape = shapeOf(p)
+		}
 		sig, changed, ok := signatureOf(p)
 		if !ok || (sig != "-" && !changed.Before(readAt.Add(-racyWindow))) {
 			return

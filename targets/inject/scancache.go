@@ -23,10 +23,11 @@ type scanCache struct {
 }
 
 type scanEntry struct {
-	Files []string // the files parsed, in order
-	Sigs  []string // their stat signatures when read
-	Pkg   Package
-	racy  bool // a file changed too shortly before the read: this run only
+	Files  []string // the files parsed, in order
+	Sigs   []string // their stat signatures when read
+	Shapes []string // their shapes (goShape), for the plan records
+	Pkg    Package
+	racy   bool // a file changed too shortly before the read: this run only
 }
 
 // scanCacheFile is where the scans of images whose plans are remembered in
@@ -63,24 +64,24 @@ func scanKey(importPath string, main, own bool) string {
 	return k
 }
 
-// get returns the package scanned from exactly files, when none of them
-// changed since.
-func (c *scanCache) get(key string, files []string) (Package, bool) {
+// get returns the package scanned from exactly files, and their shapes,
+// when none of them changed since.
+func (c *scanCache) get(key string, files []string) (Package, []string, bool) {
 	e := c.entries[key]
-	if e == nil || !slices.Equal(e.Files, files) || len(e.Sigs) != len(files) {
-		return Package{}, false
+	if e == nil || !slices.Equal(e.Files, files) || len(e.Sigs) != len(files) || len(e.Shapes) != len(files) {
+		return Package{}, nil, false
 	}
 	for i, f := range files {
 		if sig, _, ok := signatureOf(f); !ok || sig != e.Sigs[i] {
-			return Package{}, false
+			return Package{}, nil, false
 		}
 	}
-	return e.Pkg, true
+	return e.Pkg, e.Shapes, true
 }
 
-// put records pkg as scanned from files, read from readAt on.
-func (c *scanCache) put(key string, files []string, readAt time.Time, pkg Package) {
-	e := &scanEntry{Files: files, Sigs: make([]string, len(files)), Pkg: pkg}
+// put records pkg as scanned from files, of those shapes, read from readAt on.
+func (c *scanCache) put(key string, files, shapes []string, readAt time.Time, pkg Package) {
+	e := &scanEntry{Files: files, Sigs: make([]string, len(files)), Shapes: shapes, Pkg: pkg}
 	for i, f := range files {
 		sig, changed, ok := signatureOf(f)
 		if !ok || sig == "-" {

@@ -25,48 +25,50 @@ func shapeOf(p string) string {
 	if err != nil {
 		return ""
 	}
-	h := sha256.New()
 	switch {
 	case fi.IsDir():
-		entries, err := os.ReadDir(p)
-		if err != nil {
-			return ""
-		}
-		fmt.Fprintf(h, "dir\n")
-		for _, e := range entries {
-			fmt.Fprintf(h, "%q %s\n", e.Name(), e.Type())
-		}
+		return dirShape(p)
 	case fi.Mode().IsRegular() && strings.HasSuffix(p, ".go"):
 		src, err := os.ReadFile(p)
 		if err != nil {
 			return ""
 		}
-		end, ok := headerEnd(src)
-		if !ok {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, "", src, parser.ImportsOnly|parser.SkipObjectResolution)
+		if err != nil {
 			return ""
 		}
-		fmt.Fprintf(h, "go\n")
-		h.Write(src[:end])
-	default:
+		return goShape(fset, f, src)
+	}
+	return ""
+}
+
+// dirShape is the shape of directory p: its entries' names and types.
+func dirShape(p string) string {
+	entries, err := os.ReadDir(p)
+	if err != nil {
 		return ""
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "dir\n")
+	for _, e := range entries {
+		fmt.Fprintf(h, "%q %s\n", e.Name(), e.Type())
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// headerEnd is the offset in a Go file's source where its imports end, or
-// its package clause when it has none; ok is false when the header does
-// not parse.
-func headerEnd(src []byte) (end int, ok bool) {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "", src, parser.ImportsOnly|parser.SkipObjectResolution)
-	if err != nil {
-		return 0, false
-	}
+// goShape is the shape of a Go file parsed from src (its imports at
+// least; a whole file gives the same): src up to where its imports end,
+// or its package clause when it has none.
+func goShape(fset *token.FileSet, f *ast.File, src []byte) string {
 	last := f.Name.End()
 	for _, d := range f.Decls {
 		if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.IMPORT && gd.End() > last {
 			last = gd.End()
 		}
 	}
-	return fset.Position(last).Offset, true
+	h := sha256.New()
+	fmt.Fprintf(h, "go\n")
+	h.Write(src[:fset.Position(last).Offset])
+	return hex.EncodeToString(h.Sum(nil))
 }

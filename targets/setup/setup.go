@@ -49,5 +49,5 @@ func WarnStaleTargets() {
 	if err != nil || !scaffold.TargetsStale(root) {
 		return
 	}
-	fmt.Fprintf(os.Stderr, "gantry: magefiles/gantry.go holds another version's targets than this engine's (Gantry was upgraded or downgraded): a target may be missing or take other arguments; refresh it with `%s` and commit it\n", scaffold.RefreshCommand)
+	fmt.Fprintf(os.Stderr, "gantry: magefiles/gantry.go is not what this engine's version of Gantry generates (Gantry was upgraded or downgraded, or the file edited): a target may be missing or take other arguments; refresh it with `%s` and commit it\n", scaffold.RefreshCommand)
 }

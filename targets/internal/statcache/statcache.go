@@ -183,7 +183,7 @@ func (c *Cache) Put(path, kind string, before, after fs.FileInfo, readAt time.Ti
 // when go build touches an up-to-date binary) and id matches the one
 // recorded with the value, the value holds without reading the file. A
 // nil id, or an empty one (not such a file), means reading it.
-func (c *Cache) ValueByID(path, kind string, id func(*os.File) string, compute func(io.Reader) (string, error)) (string, error) {
+func (c *Cache) ValueByID(path, kind string, id func(io.ReaderAt) string, compute func(io.Reader) (string, error)) (string, error) {
 	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
 		if v, ok := c.Get(path, kind, fi); ok {
 			return v, nil

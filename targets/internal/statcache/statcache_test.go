@@ -170,7 +170,7 @@ func TestSaveAndLoad(t *testing.T) {
 }
 
 // firstLine is an id function: the file's first line names its content.
-func firstLine(f *os.File) string {
+func firstLine(f io.ReaderAt) string {
 	b := make([]byte, 64)
 	n, _ := f.ReadAt(b, 0)
 	line, _, _ := strings.Cut(string(b[:n]), "\n")
@@ -237,7 +237,7 @@ func TestValueByID(t *testing.T) {
 		c := Load("")
 		c.TrustRecentChanges()
 		var n int
-		none := func(*os.File) string { return "" }
+		none := func(io.ReaderAt) string { return "" }
 		c.ValueByID(p, SHA256, none, counting(&n))
 		os.Chtimes(p, later, later)
 		if v, err := c.ValueByID(p, SHA256, none, counting(&n)); err != nil || v != sumOf("aaaa") || n != 2 {

@@ -16,6 +16,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -36,19 +37,20 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	args := os.Args[1:]
-	onlyTargets := len(args) > 0 && args[0] == "-targets"
-	if onlyTargets {
-		args = args[1:]
+	flags := flag.NewFlagSet("gantry-init", flag.ContinueOnError)
+	onlyTargets := flags.Bool("targets", false, "rewrite only magefiles/gantry.go, for the kit version magefiles/go.mod pins")
+	if err := flags.Parse(os.Args[1:]); err != nil {
+		return err
 	}
 	dir := "."
-	switch {
-	case len(args) == 1 && !strings.HasPrefix(args[0], "-"):
-		dir = args[0]
-	case len(args) > 0:
+	switch flags.NArg() {
+	case 0:
+	case 1:
+		dir = flags.Arg(0)
+	default:
 		return fmt.Errorf("usage: gantry-init [-targets] [dir] (got %q)", strings.Join(os.Args[1:], " "))
 	}
-	if onlyTargets {
+	if *onlyTargets {
 		changed, err := scaffold.RefreshTargets(dir)
 		if err != nil {
 			return err
